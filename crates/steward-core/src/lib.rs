@@ -1,0 +1,8 @@
+//! Steward's domain rules, free of I/O: what a valid request is, before anything is stored.
+
+pub mod groups;
+pub mod pagination;
+pub mod query;
+pub mod validate;
+
+pub use validate::{FieldErrors, Invalid};

@@ -1,0 +1,20 @@
+//! Steward's storage: SQLite (the embedded default, in WAL mode) and PostgreSQL (for scale-out),
+//! behind one query code path. Queries are written once with sea-query and rendered for the
+//! backend in use; SQL lives in this crate only.
+
+mod db;
+pub mod devices;
+pub mod enterprises;
+pub mod error;
+pub mod groups;
+pub mod keys;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod time_util;
+
+pub use db::{Backend, Store};
+pub use error::StoreError;
+pub use time_util::now;
+
+/// A result of a storage call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
