@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::Timestamp;
+use time::OffsetDateTime;
 
 /// EnterpriseV1 as esperclient parses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -22,9 +22,9 @@ pub struct EnterpriseV1 {
     /// Google EMM binding; always null on Steward.
     pub emm: Option<serde_json::Value>,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_on: Timestamp,
+    pub created_on: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_on: Timestamp,
+    pub updated_on: OffsetDateTime,
 }
 
 /// EnterpriseUpdateV1: every field optional; a field that is present is changed.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::Timestamp;
+use time::OffsetDateTime;
 
 /// DeviceGroup as esperclient parses it. `enterprise` and `parent` are absolute URLs ending in `/`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -12,7 +12,7 @@ pub struct DeviceGroup {
     pub id: Uuid,
     pub name: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_on: Timestamp,
+    pub created_on: OffsetDateTime,
     pub enterprise: String,
     pub parent: Option<String>,
     /// Devices directly in this group.

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::Timestamp;
+use time::OffsetDateTime;
 
 /// TokenInfoV1: what the calling key is. `enterprise` is a bare UUID (espercli uses it in paths).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -20,12 +20,12 @@ pub struct TokenInfoV1 {
     /// A masked form of the key (its prefix); the secret itself is never returned again.
     pub token: String,
     #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_on: Option<Timestamp>,
+    pub expires_on: Option<OffsetDateTime>,
     pub scope: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_on: Timestamp,
+    pub created_on: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_on: Timestamp,
+    pub updated_on: OffsetDateTime,
 }
 
 /// TokenRenewV0: a new key. `enterprise` reads `"<name> [<uuid>]"` and `developerapp`
@@ -38,11 +38,11 @@ pub struct TokenRenewV0 {
     /// The new key; shown once.
     pub token: String,
     #[serde(with = "time::serde::rfc3339::option")]
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<OffsetDateTime>,
     pub developerapp: String,
     pub scope: String,
     #[serde(with = "time::serde::rfc3339")]
-    pub created_on: Timestamp,
+    pub created_on: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
-    pub updated_on: Timestamp,
+    pub updated_on: OffsetDateTime,
 }

@@ -1,1 +1,21 @@
+//! Steward's HTTP server: Esper's REST API under `/api`, health and metrics, the OpenAPI
+//! document, and (in later stages) the device gateway and schedulers.
+//!
+//! Everything a running server needs is in [`AppState`]; nothing is global except the metrics
+//! recorder (the `metrics` facade is process-wide by design), so several servers can run in
+//! one process, as the tests do.
 
+pub mod compat;
+mod error;
+mod http;
+mod openapi;
+mod routes;
+mod serve;
+pub mod settings;
+mod state;
+
+pub use error::ApiError;
+pub use openapi::api_document;
+pub use serve::{app, serve};
+pub use settings::{RateLimit, ServerSettings, TlsFiles};
+pub use state::AppState;

@@ -1,0 +1,28 @@
+//! The API's routes, one module per domain, merged here.
+
+pub mod enterprise;
+pub mod groups;
+pub mod system;
+pub mod tokens;
+mod unimplemented;
+
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::openapi;
+use crate::state::AppState;
+
+/// Every implemented route, with its OpenAPI description.
+pub fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(enterprise::router())
+        .merge(tokens::router())
+        .merge(groups::router())
+}
+
+/// The router mounted at `/api`: the implemented routes, then a 501 for every endpoint of the
+/// public spec that has no handler yet.
+pub fn api_router(_state: AppState) -> Router<AppState> {
+    let (router, document) = documented().split_for_parts();
+    unimplemented::add_missing(router, &document)
+}

@@ -1,0 +1,113 @@
+//! Putting the server together and running it.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{self as http, HeaderName, StatusCode};
+use tower::util::{MapRequest, MapRequestLayer};
+use tower::{Layer, ServiceBuilder};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::http::middleware::{self, normalize_path};
+use crate::routes;
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole HTTP application: trailing-slash normalisation in front of the router (it must
+/// run before routing, so it wraps the router rather than being one of its layers).
+pub fn app<B>(state: AppState) -> MapRequest<Router, fn(http::Request<B>) -> http::Request<B>> {
+    let normalize: fn(http::Request<B>) -> http::Request<B> = normalize_path;
+    MapRequestLayer::new(normalize).layer(router(state))
+}
+
+fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let api = routes::api_router(state.clone());
+    Router::new()
+        .merge(routes::system::router())
+        .nest("/api", api)
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    settings.request_timeout,
+                ))
+                .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+                .layer(axum::middleware::from_fn(middleware::track_metrics)),
+        )
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` completes, then lets open requests finish (up to
+/// ten seconds). HTTPS when the settings name a certificate and key.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    listener.set_nonblocking(true)?;
+    let tls = state.settings.tls.clone();
+    let handle = axum_server::Handle::new();
+    let graceful = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        graceful.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let upkeep = tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Some(handle) = middleware::prometheus() {
+                handle.run_upkeep();
+            }
+        }
+    });
+    let service = tower::make::Shared::new(app(state));
+    let served = match tls {
+        Some(files) => {
+            let config =
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "cannot load TLS certificate {} / key {}: {e}",
+                            files.cert.display(),
+                            files.key.display()
+                        )
+                    })?;
+            axum_server::from_tcp_rustls(listener, config)?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(service)
+                .await
+        }
+    };
+    upkeep.abort();
+    Ok(served?)
+}

@@ -1,0 +1,27 @@
+//! The state every handler reaches.
+
+use std::sync::Arc;
+
+use steward_store::Store;
+
+use crate::http::ratelimit::KeyLimiter;
+use crate::settings::ServerSettings;
+
+/// Shared by every request of one server. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<ServerSettings>,
+    pub(crate) limiter: Option<Arc<KeyLimiter>>,
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: ServerSettings) -> Self {
+        let limiter = KeyLimiter::new(settings.rate_limit).map(Arc::new);
+        Self {
+            store,
+            settings: Arc::new(settings),
+            limiter,
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Settings from flags, `STEWARD_*` environment variables and an optional TOML file, in that
+//! order of precedence, over built-in defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+use steward_server::{RateLimit, ServerSettings, TlsFiles};
+
+/// Settings every subcommand takes.
+#[derive(Args, Debug)]
+pub struct GlobalArgs {
+    /// TOML settings file (keys as the long flags, with `_` for `-`).
+    #[arg(long, env = "STEWARD_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`. Default: a SQLite file in the data folder.
+    #[arg(long, env = "STEWARD_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Folder for the SQLite database and blobs. Default: `./steward-data`.
+    #[arg(long, env = "STEWARD_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Settings of `steward serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on. Default: 127.0.0.1:8080.
+    #[arg(long, env = "STEWARD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Origin of absolute URLs in responses, e.g. `https://mdm.example.com`. Default: the
+    /// scheme and Host of each request.
+    #[arg(long, env = "STEWARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// PEM certificate chain; with --tls-key, the server speaks HTTPS.
+    #[arg(long, env = "STEWARD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, env = "STEWARD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Requests per API key per window; 0 turns the limit off. Default: 8000.
+    #[arg(long, env = "STEWARD_RATE_LIMIT")]
+    pub rate_limit: Option<u32>,
+    /// The rate-limit window in seconds. Default: 300.
+    #[arg(long, env = "STEWARD_RATE_LIMIT_WINDOW")]
+    pub rate_limit_window: Option<u64>,
+    /// Largest page a list returns. Default: 1000.
+    #[arg(long, env = "STEWARD_MAX_PAGE_SIZE")]
+    pub max_page_size: Option<u64>,
+    /// Largest JSON request body in bytes. Default: 1048576.
+    #[arg(long, env = "STEWARD_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "STEWARD_LOG_JSON")]
+    pub log_json: bool,
+    /// Name of the enterprise created on first start with an empty database.
+    #[arg(long, env = "STEWARD_BOOTSTRAP_ENTERPRISE", default_value = "Steward")]
+    pub bootstrap_enterprise: String,
+}
+
+/// The TOML file: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub rate_limit: Option<u32>,
+    pub rate_limit_window: Option<u64>,
+    pub max_page_size: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub log_json: Option<bool>,
+}
+
+impl FileSettings {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read settings file {}", path.display()))?;
+        config::Config::builder()
+            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .with_context(|| format!("bad settings file {}", path.display()))
+    }
+}
+
+/// Where the database is, with the data folder created if it will hold it.
+pub fn resolve_database(global: &GlobalArgs, file: &FileSettings) -> anyhow::Result<String> {
+    if let Some(url) = global
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone())
+    {
+        return Ok(url);
+    }
+    let dir = global
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("steward-data"));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create data folder {}", dir.display()))?;
+    Ok(format!("sqlite://{}", dir.join("steward.db").display()))
+}
+
+pub struct Resolved {
+    pub database_url: String,
+    pub server: ServerSettings,
+    pub bootstrap_enterprise: String,
+}
+
+pub fn resolve_serve(
+    global: &GlobalArgs,
+    args: &ServeArgs,
+    file: &FileSettings,
+) -> anyhow::Result<Resolved> {
+    let defaults = ServerSettings::default();
+    let tls = match (
+        args.tls_cert.clone().or_else(|| file.tls_cert.clone()),
+        args.tls_key.clone().or_else(|| file.tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => anyhow::bail!("give both a TLS certificate and a TLS key, or neither"),
+    };
+    let public_url = args.public_url.clone().or_else(|| file.public_url.clone());
+    if let Some(url) = &public_url {
+        let parsed = url::Url::parse(url).with_context(|| format!("bad --public-url {url:?}"))?;
+        anyhow::ensure!(
+            matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some(),
+            "--public-url must be an http(s) origin such as https://mdm.example.com"
+        );
+    }
+    let server = ServerSettings {
+        listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
+        public_url,
+        tls,
+        rate_limit: RateLimit {
+            requests: args
+                .rate_limit
+                .or(file.rate_limit)
+                .unwrap_or(defaults.rate_limit.requests),
+            window: args
+                .rate_limit_window
+                .or(file.rate_limit_window)
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.rate_limit.window),
+        },
+        max_page_size: args
+            .max_page_size
+            .or(file.max_page_size)
+            .unwrap_or(defaults.max_page_size)
+            .max(1),
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(defaults.max_body_bytes),
+        request_timeout: defaults.request_timeout,
+    };
+    anyhow::ensure!(
+        server.rate_limit.requests == 0 || !server.rate_limit.window.is_zero(),
+        "--rate-limit-window must be at least one second"
+    );
+    init_logging("info", args.log_json || file.log_json.unwrap_or(false));
+    Ok(Resolved {
+        database_url: resolve_database(global, file)?,
+        server,
+        bootstrap_enterprise: args.bootstrap_enterprise.clone(),
+    })
+}
+
+/// Logs go to standard error (standard output carries the admin commands' results), filtered
+/// by `STEWARD_LOG` (or `RUST_LOG`), else at `default_level`.
+pub fn init_logging(default_level: &str, json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("STEWARD_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
