@@ -21,8 +21,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole HTTP application: trailing-slash normalisation in front of the router (it must
 /// run before routing, so it wraps the router rather than being one of its layers).
-pub fn app<B>(state: AppState) -> MapRequest<Router, fn(http::Request<B>) -> http::Request<B>> {
-    let normalize: fn(http::Request<B>) -> http::Request<B> = normalize_path;
+/// The application service: the router behind the path normalisation.
+pub type App<B> = MapRequest<Router, Normalize<B>>;
+type Normalize<B> = fn(http::Request<B>) -> http::Request<B>;
+
+pub fn app<B>(state: AppState) -> App<B> {
+    let normalize: Normalize<B> = normalize_path;
     MapRequestLayer::new(normalize).layer(router(state))
 }
 

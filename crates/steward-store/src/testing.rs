@@ -4,6 +4,9 @@
 //! Where no PostgreSQL server answers, the PostgreSQL half of a test is skipped with a loud
 //! message; under CI (`CI` set) that is a failure instead.
 
+// Test support only (behind the `testing` feature): a failure here is a failed test.
+#![allow(clippy::expect_used)]
+
 use std::time::Duration;
 
 use sqlx::postgres::PgConnectOptions;

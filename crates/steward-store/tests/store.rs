@@ -1,6 +1,8 @@
 //! Storage behaviour, run on every backend (SQLite always; PostgreSQL where a server answers,
 //! which CI requires).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use steward_core::pagination::PageRequest;
 use steward_store::enterprises::EnterpriseChanges;
 use steward_store::groups::GroupFilter;

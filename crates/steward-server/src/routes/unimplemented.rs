@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
+use axum::extract::RawPathParams;
 use axum::routing::{MethodFilter, MethodRouter, on};
+use steward_core::Invalid;
 use utoipa::openapi::OpenApi;
+use uuid::Uuid;
 
 use crate::compat::{SPEC_ENDPOINTS, is_implemented, route_path};
 use crate::error::ApiError;
@@ -23,6 +26,22 @@ fn filter(method: &str) -> Option<MethodFilter> {
     })
 }
 
+/// Another enterprise's id in the path is refused as everywhere else, built or not.
+fn check_enterprise(caller: &Caller, params: &RawPathParams) -> Result<(), ApiError> {
+    for (name, value) in params {
+        if name == "enterprise_id" {
+            let id = value.parse::<Uuid>().map_err(|_| {
+                Invalid::field(
+                    "enterprise_id",
+                    format!("{value:?} is not a valid id (expected a UUID)"),
+                )
+            })?;
+            caller.enterprise(id)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn add_missing(mut router: Router<AppState>, document: &OpenApi) -> Router<AppState> {
     let mut by_path: BTreeMap<String, MethodRouter<AppState>> = BTreeMap::new();
     for endpoint in SPEC_ENDPOINTS
@@ -33,9 +52,15 @@ pub fn add_missing(mut router: Router<AppState>, document: &OpenApi) -> Router<A
             continue;
         };
         let label = format!("{} /api{}", endpoint.method, endpoint.path);
-        let handler = on(method, move |_caller: Caller| async move {
-            ApiError::NotImplemented(format!("{label} is not implemented by Steward yet."))
-        });
+        let handler = on(
+            method,
+            move |caller: Caller, params: RawPathParams| async move {
+                check_enterprise(&caller, &params)?;
+                Err::<(), _>(ApiError::NotImplemented(format!(
+                    "{label} is not implemented by Steward yet."
+                )))
+            },
+        );
         let path = route_path(endpoint.path);
         let merged = match by_path.remove(&path) {
             Some(existing) => existing.merge(handler),
