@@ -4,6 +4,7 @@
 //! nullability follow what esperclient 0.1.3 and espercli 0.0.17 parse: absent optional values
 //! are `null`, never empty strings, because the SDK validates lengths of non-null strings.
 
+pub mod agent;
 pub mod enterprise;
 pub mod error;
 pub mod group;
