@@ -175,7 +175,9 @@ pub enum AgentFrame {
     },
     Inventory(Box<Inventory>),
     /// The complete list of installed packages.
-    Apps { apps: Vec<InstalledApp> },
+    Apps {
+        apps: Vec<InstalledApp>,
+    },
     Heartbeat,
     Telemetry(Box<Telemetry>),
 }
@@ -205,7 +207,10 @@ mod tests {
             agent_version: "0.1.0".into(),
         };
         let text = serde_json::to_string(&hello).unwrap();
-        assert_eq!(text, r#"{"type":"hello","protocol":1,"agent_version":"0.1.0"}"#);
+        assert_eq!(
+            text,
+            r#"{"type":"hello","protocol":1,"agent_version":"0.1.0"}"#
+        );
         let back: AgentFrame =
             serde_json::from_str(r#"{"type":"heartbeat","extra":"ignored"}"#).unwrap();
         assert_eq!(back, AgentFrame::Heartbeat);

@@ -2,12 +2,16 @@
 //! behind one query code path. Queries are written once with sea-query and rendered for the
 //! backend in use; SQL lives in this crate only.
 
+pub mod apps;
 mod db;
 pub mod devices;
+pub mod enrollment;
 pub mod enterprises;
 pub mod error;
+pub mod events;
 pub mod groups;
 pub mod keys;
+pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time_util;

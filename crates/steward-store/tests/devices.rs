@@ -1,0 +1,436 @@
+//! Devices in storage, on every backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use steward_core::pagination::PageRequest;
+use steward_store::apps::{AppFilter, InstallFilter, ReportedApp};
+use steward_store::devices::{DeviceFilter, Enrollment, InventoryUpdate, state};
+use steward_store::enrollment::NewEnrollmentToken;
+use steward_store::{StoreError, now, testing};
+use uuid::Uuid;
+
+fn page() -> PageRequest {
+    PageRequest {
+        limit: 100,
+        offset: 0,
+    }
+}
+
+fn enrollment(name: &str) -> Enrollment {
+    Enrollment {
+        device_name: name.into(),
+        serial: Some(format!("SN-{name}")),
+        manufacturer: Some("Elo Touch".into()),
+        ..Enrollment::default()
+    }
+}
+
+fn app(pkg: &str, version: &str) -> ReportedApp {
+    ReportedApp {
+        package_name: pkg.into(),
+        app_name: pkg.to_uppercase(),
+        version_name: Some(version.into()),
+        version_code: None,
+    }
+}
+
+#[tokio::test]
+async fn enrolment_tokens_limit_expire_and_revoke() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let g = store
+            .create_group(e, "Tills", None, &[])
+            .await
+            .unwrap()
+            .row
+            .id;
+        let (token, secret) = store
+            .create_enrollment_token(
+                e,
+                NewEnrollmentToken {
+                    name: "tills".into(),
+                    group_id: Some(g),
+                    max_uses: Some(2),
+                    expires_on: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(secret.starts_with("enr_") && secret.starts_with(&token.prefix));
+
+        let (d1, cred1) = store
+            .enroll_device(&secret, &enrollment("a"))
+            .await
+            .unwrap();
+        assert_eq!((d1.enterprise_id, d1.group_id), (e, Some(g)));
+        assert_eq!(d1.status, state::INACTIVE);
+        assert!(cred1.starts_with("dev_"));
+        store
+            .enroll_device(&secret, &enrollment("b"))
+            .await
+            .unwrap();
+        let err = store
+            .enroll_device(&secret, &enrollment("c"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("used up"), "{err}");
+        assert_eq!(store.enrollment_token(e, token.id).await.unwrap().uses, 2);
+
+        let who = store.authenticate_device(&cred1).await.unwrap().unwrap();
+        assert_eq!((who.id, who.enterprise_id), (d1.id, e));
+        assert!(
+            store
+                .authenticate_device("dev_nope")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let (expired, s2) = store
+            .create_enrollment_token(
+                e,
+                NewEnrollmentToken {
+                    name: "old".into(),
+                    expires_on: Some(now() - time::Duration::seconds(1)),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .enroll_device(&s2, &enrollment("x"))
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("expired")
+        );
+        let (_, s3) = store
+            .create_enrollment_token(
+                e,
+                NewEnrollmentToken {
+                    name: "r".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let (t3, _) = (
+            store.enrollment_tokens(Some(e)).await.unwrap()[0].clone(),
+            (),
+        );
+        store.revoke_enrollment_token(Some(e), t3.id).await.unwrap();
+        assert!(
+            store
+                .enroll_device(&s3, &enrollment("y"))
+                .await
+                .unwrap_err()
+                .to_string()
+                .contains("revoked")
+        );
+        assert!(
+            store
+                .enroll_device("enr_unknown", &enrollment("z"))
+                .await
+                .is_err()
+        );
+        // Another enterprise cannot revoke it; an unknown id is not found.
+        let other = store.create_enterprise("O").await.unwrap().id;
+        assert!(matches!(
+            store.revoke_enrollment_token(Some(other), expired.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // A group of another enterprise cannot be bound.
+        let theirs = store
+            .create_group(other, "T", None, &[])
+            .await
+            .unwrap()
+            .row
+            .id;
+        assert!(
+            store
+                .create_enrollment_token(
+                    e,
+                    NewEnrollmentToken {
+                        name: "x".into(),
+                        group_id: Some(theirs),
+                        ..Default::default()
+                    }
+                )
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn presence_goes_active_then_inactive_after_silence() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let (_, secret) = store
+            .create_enrollment_token(
+                e,
+                NewEnrollmentToken {
+                    name: "t".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let (d, cred) = store
+            .enroll_device(&secret, &enrollment("a"))
+            .await
+            .unwrap();
+        let who = store.authenticate_device(&cred).await.unwrap().unwrap();
+        let t0 = now();
+        store.device_connected(who, t0).await.unwrap();
+        let live = store.device(e, d.id).await.unwrap();
+        assert_eq!(live.status, state::ACTIVE);
+        assert!(live.provisioned_on.is_some());
+        // Not silent long enough: stays active.
+        assert!(
+            store
+                .mark_inactive(t0 - time::Duration::seconds(30))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        store.device_disconnected(who, t0).await.unwrap();
+        let gone = store
+            .mark_inactive(t0 + time::Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(gone.len(), 1);
+        assert_eq!(store.device(e, d.id).await.unwrap().status, state::INACTIVE);
+        store.touch_devices(&[d.id], now()).await.unwrap();
+        assert_eq!(store.device(e, d.id).await.unwrap().status, state::ACTIVE);
+        let (n, events) = store.device_events(e, d.id, page()).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|ev| ev.kind.as_str()).collect();
+        assert_eq!(n, 4);
+        assert_eq!(kinds, ["INACTIVE", "DISCONNECTED", "CONNECTED", "ENROLLED"]);
+    }
+}
+
+#[tokio::test]
+async fn inventory_apps_status_and_filters() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let (_, secret) = store
+            .create_enrollment_token(
+                e,
+                NewEnrollmentToken {
+                    name: "t".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let (d, cred) = store
+            .enroll_device(&secret, &enrollment("lobby-1"))
+            .await
+            .unwrap();
+        let (d2, _) = store
+            .enroll_device(&secret, &enrollment("lobby-10"))
+            .await
+            .unwrap();
+        let who = store.authenticate_device(&cred).await.unwrap().unwrap();
+
+        let inv = InventoryUpdate {
+            imei: Some("490154203237518".into()),
+            brand: Some("Zebra".into()),
+            os_version: Some("12".into()),
+            hardware_info: r#"{"manufacturer":"Zebra"}"#.into(),
+            network_info: r#"{"interfaces":[{"macAddress":"02:00:00:aa:bb:cc"}]}"#.into(),
+            ..InventoryUpdate::default()
+        };
+        assert!(store.update_inventory(who, inv.clone()).await.unwrap());
+        assert!(
+            !store.update_inventory(who, inv).await.unwrap(),
+            "an unchanged report writes nothing"
+        );
+
+        // First app report: no installs recorded; later changes are.
+        let first = store
+            .replace_apps(who, &[app("a", "1"), app("b", "1")])
+            .await
+            .unwrap();
+        assert_eq!(first.installed, 2);
+        let (n, _) = store
+            .app_installs(e, d.id, &InstallFilter::default(), page())
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+        let next = store
+            .replace_apps(who, &[app("a", "2"), app("c", "1")])
+            .await
+            .unwrap();
+        assert_eq!((next.installed, next.updated, next.removed), (1, 1, 1));
+        let (n, installs) = store
+            .app_installs(e, d.id, &InstallFilter::default(), page())
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        assert!(
+            installs
+                .iter()
+                .any(|i| i.package_name == "b" && i.install_state == "UNINSTALL_SUCCESS")
+        );
+        let (n, apps) = store
+            .device_apps(e, d.id, &AppFilter::default(), page())
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(apps[0].version_name.as_deref(), Some("2"));
+        let only = store.device_app(e, d.id, apps[0].id).await.unwrap();
+        assert_eq!(only.package_name, "a");
+        let (n, _) = store
+            .device_apps(
+                e,
+                d.id,
+                &AppFilter {
+                    search: Some("C".into()),
+                    ..Default::default()
+                },
+                page(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+
+        // Status events: newest first, latest_only gives one.
+        for level in [90.0, 80.0] {
+            store
+                .record_status(who, &serde_json::json!({"powerManagementEvent": {"batteryStatus": {"batteryLevel": level}}}), &serde_json::json!({"battery_level": level}), Some(level))
+                .await
+                .unwrap();
+        }
+        let (n, latest) = store.status_events(e, d.id, true, page()).await.unwrap();
+        assert_eq!((n, latest.len()), (1, 1));
+        assert!(latest[0].data.contains("80"));
+        let (n, _) = store.status_events(e, d.id, false, page()).await.unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(
+            store.device(e, d.id).await.unwrap().battery_level,
+            Some(80.0)
+        );
+
+        // Filters.
+        let find = |f: DeviceFilter| async move { store.devices(e, &f, page()).await.unwrap() };
+        let (n, list) = find(DeviceFilter {
+            name: Some("lobby-1".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(n, 2);
+        assert_eq!(list[0].id, d.id, "exact name first");
+        assert_eq!(
+            find(DeviceFilter {
+                imei: Some("490154203237518".into()),
+                ..Default::default()
+            })
+            .await
+            .0,
+            1
+        );
+        assert_eq!(
+            find(DeviceFilter {
+                serial: Some("SN-lobby-10".into()),
+                ..Default::default()
+            })
+            .await
+            .1[0]
+                .id,
+            d2.id
+        );
+        assert_eq!(
+            find(DeviceFilter {
+                brand: Some("zebra".into()),
+                ..Default::default()
+            })
+            .await
+            .0,
+            1
+        );
+        assert_eq!(
+            find(DeviceFilter {
+                search: Some("AA:BB".into()),
+                ..Default::default()
+            })
+            .await
+            .0,
+            1
+        );
+        assert_eq!(
+            find(DeviceFilter {
+                state: Some(state::ACTIVE),
+                ..Default::default()
+            })
+            .await
+            .0,
+            0
+        );
+        assert_eq!(
+            find(DeviceFilter {
+                is_gms: Some(false),
+                ..Default::default()
+            })
+            .await
+            .0,
+            2
+        );
+        store
+            .update_device(
+                e,
+                d2.id,
+                Some(Some("Front desk".into())),
+                Some(vec!["lobby".into(), "floor-2".into()]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            find(DeviceFilter {
+                tags: Some("floor".into()),
+                ..Default::default()
+            })
+            .await
+            .0,
+            1
+        );
+        assert_eq!(
+            find(DeviceFilter {
+                name: Some("front".into()),
+                ..Default::default()
+            })
+            .await
+            .0,
+            1
+        );
+
+        // Delete: the credential stops working and the rows go.
+        store.delete_device(e, d.id).await.unwrap();
+        assert!(store.authenticate_device(&cred).await.unwrap().is_none());
+        assert!(matches!(
+            store
+                .device_apps(e, d.id, &AppFilter::default(), page())
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.delete_device(e, d.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let other = store.create_enterprise("O").await.unwrap().id;
+        assert!(matches!(
+            store.delete_device(other, d2.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.update_device(other, d2.id, None, None).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let _ = Uuid::nil();
+    }
+}
