@@ -5,10 +5,12 @@
 //! are `null`, never empty strings, because the SDK validates lengths of non-null strings.
 
 pub mod agent;
+pub mod device;
 pub mod enterprise;
 pub mod error;
 pub mod group;
 pub mod page;
+pub mod pyrepr;
 pub mod token;
 
 pub use error::ErrorBody;

@@ -7,6 +7,7 @@
 
 pub mod compat;
 mod error;
+pub mod gateway;
 mod http;
 mod openapi;
 mod routes;
@@ -17,5 +18,5 @@ mod state;
 pub use error::ApiError;
 pub use openapi::api_document;
 pub use serve::{app, serve};
-pub use settings::{RateLimit, ServerSettings, TlsFiles};
+pub use settings::{DeviceSettings, RateLimit, ServerSettings, TlsFiles};
 pub use state::AppState;

@@ -35,6 +35,7 @@ fn router(state: AppState) -> Router {
     let api = routes::api_router(state.clone());
     Router::new()
         .merge(routes::system::router())
+        .merge(crate::gateway::router())
         .nest("/api", api)
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
@@ -74,8 +75,17 @@ pub async fn serve(
     let tls = state.settings.tls.clone();
     let handle = axum_server::Handle::new();
     let graceful = handle.clone();
+    let background = tokio_util::sync::CancellationToken::new();
+    let presence = tokio::spawn(crate::gateway::run_presence(
+        state.clone(),
+        background.clone(),
+    ));
+    let registry = state.registry.clone();
+    let stop_background = background.clone();
     tokio::spawn(async move {
         shutdown.await;
+        stop_background.cancel();
+        registry.disconnect_all();
         graceful.graceful_shutdown(Some(Duration::from_secs(10)));
     });
     let upkeep = tokio::spawn(async {
@@ -113,5 +123,7 @@ pub async fn serve(
         }
     };
     upkeep.abort();
+    background.cancel();
+    let _ = presence.await;
     Ok(served?)
 }

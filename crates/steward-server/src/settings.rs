@@ -42,6 +42,35 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// How long a request may take before it is answered 503.
     pub request_timeout: Duration,
+    /// What the device link asks of devices and how it judges them.
+    pub devices: DeviceSettings,
+}
+
+/// Presence and reporting of devices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSettings {
+    /// A device not heard from for this long turns INACTIVE (60).
+    pub inactive_after: Duration,
+    /// How often connected devices are marked as seen in the database (and silent ones swept).
+    pub presence_interval: Duration,
+    /// How often devices send a heartbeat frame.
+    pub heartbeat_interval: Duration,
+    /// How often devices send telemetry.
+    pub telemetry_interval: Duration,
+    /// How long a new socket may take to say hello.
+    pub hello_timeout: Duration,
+}
+
+impl Default for DeviceSettings {
+    fn default() -> Self {
+        Self {
+            inactive_after: Duration::from_secs(180),
+            presence_interval: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_secs(60),
+            telemetry_interval: Duration::from_secs(300),
+            hello_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for ServerSettings {
@@ -54,6 +83,7 @@ impl Default for ServerSettings {
             max_page_size: 1000,
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            devices: DeviceSettings::default(),
         }
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use steward_store::Store;
 
+use crate::gateway::registry::Registry;
 use crate::http::ratelimit::KeyLimiter;
 use crate::settings::ServerSettings;
 
@@ -13,6 +14,8 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<ServerSettings>,
     pub(crate) limiter: Option<Arc<KeyLimiter>>,
+    /// The device sockets open on this node.
+    pub registry: Arc<Registry>,
 }
 
 impl AppState {
@@ -22,6 +25,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             limiter,
+            registry: Arc::new(Registry::default()),
         }
     }
 }

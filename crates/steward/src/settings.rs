@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
-use steward_server::{RateLimit, ServerSettings, TlsFiles};
+use steward_server::{DeviceSettings, RateLimit, ServerSettings, TlsFiles};
 
 /// Settings every subcommand takes.
 #[derive(Args, Debug)]
@@ -52,6 +52,15 @@ pub struct ServeArgs {
     /// Largest JSON request body in bytes. Default: 1048576.
     #[arg(long, env = "STEWARD_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Seconds of silence after which a device turns INACTIVE. Default: 180.
+    #[arg(long, env = "STEWARD_DEVICE_INACTIVE_AFTER")]
+    pub device_inactive_after: Option<u64>,
+    /// Seconds between device heartbeats. Default: 60.
+    #[arg(long, env = "STEWARD_HEARTBEAT_INTERVAL")]
+    pub heartbeat_interval: Option<u64>,
+    /// Seconds between device telemetry reports. Default: 300.
+    #[arg(long, env = "STEWARD_TELEMETRY_INTERVAL")]
+    pub telemetry_interval: Option<u64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "STEWARD_LOG_JSON")]
     pub log_json: bool,
@@ -75,6 +84,9 @@ pub struct FileSettings {
     pub max_page_size: Option<u64>,
     pub max_body_bytes: Option<usize>,
     pub log_json: Option<bool>,
+    pub device_inactive_after: Option<u64>,
+    pub heartbeat_interval: Option<u64>,
+    pub telemetry_interval: Option<u64>,
 }
 
 impl FileSettings {
@@ -164,6 +176,7 @@ pub fn resolve_serve(
             .or(file.max_body_bytes)
             .unwrap_or(defaults.max_body_bytes),
         request_timeout: defaults.request_timeout,
+        devices: device_settings(args, file)?,
     };
     anyhow::ensure!(
         server.rate_limit.requests == 0 || !server.rate_limit.window.is_zero(),
@@ -174,6 +187,48 @@ pub fn resolve_serve(
         database_url: resolve_database(global, file)?,
         server,
         bootstrap_enterprise: args.bootstrap_enterprise.clone(),
+    })
+}
+
+fn device_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<DeviceSettings> {
+    let defaults = DeviceSettings::default();
+    let secs = |flag: Option<u64>, in_file: Option<u64>, default: Duration| {
+        flag.or(in_file).map(Duration::from_secs).unwrap_or(default)
+    };
+    let devices = DeviceSettings {
+        inactive_after: secs(
+            args.device_inactive_after,
+            file.device_inactive_after,
+            defaults.inactive_after,
+        ),
+        heartbeat_interval: secs(
+            args.heartbeat_interval,
+            file.heartbeat_interval,
+            defaults.heartbeat_interval,
+        ),
+        telemetry_interval: secs(
+            args.telemetry_interval,
+            file.telemetry_interval,
+            defaults.telemetry_interval,
+        ),
+        ..defaults
+    };
+    anyhow::ensure!(
+        devices.heartbeat_interval >= Duration::from_secs(1)
+            && devices.telemetry_interval >= Duration::from_secs(1),
+        "device intervals must be at least one second"
+    );
+    // Presence is written a few times within the silence, so a connected device never lapses.
+    let presence_interval = (devices.inactive_after / 3)
+        .min(devices.presence_interval)
+        .max(Duration::from_secs(1));
+    anyhow::ensure!(
+        devices.inactive_after >= devices.heartbeat_interval * 2,
+        "--device-inactive-after must be at least two heartbeat intervals"
+    );
+    Ok(DeviceSettings {
+        presence_interval,
+        ..devices
     })
 }
 

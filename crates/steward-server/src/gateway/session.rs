@@ -1,0 +1,178 @@
+//! One device's WebSocket, from `hello` to close.
+
+use std::time::Instant;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use steward_proto::agent::{AgentFrame, PROTOCOL_VERSION, ServerFrame};
+use steward_store::devices::DeviceIdentity;
+use steward_store::now;
+
+use super::ingest;
+use super::registry::CloseReason;
+use crate::state::AppState;
+
+/// Close code for a device that breaks the protocol (RFC 6455: policy violation).
+const POLICY: u16 = 1008;
+/// Frames that cannot be read, tolerated per connection before it is closed.
+const MAX_BAD_FRAMES: u32 = 20;
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+}
+
+async fn send(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => socket.send(Message::Text(text.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Waits for the first text frame and reads it as `hello`.
+async fn read_hello(socket: &mut WebSocket) -> Result<(u32, String), &'static str> {
+    loop {
+        match socket.recv().await {
+            Some(Ok(Message::Text(text))) => {
+                return match serde_json::from_str::<AgentFrame>(&text) {
+                    Ok(AgentFrame::Hello {
+                        protocol,
+                        agent_version,
+                    }) => Ok((protocol, agent_version)),
+                    _ => Err("the first frame must be hello"),
+                };
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(_)) => return Err("the first frame must be a hello text frame"),
+            Some(Err(_)) | None => return Err("connection lost before hello"),
+        }
+    }
+}
+
+pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket) {
+    let settings = state.settings.devices.clone();
+    let hello = tokio::time::timeout(settings.hello_timeout, read_hello(&mut socket)).await;
+    let (protocol, agent_version) = match hello {
+        Ok(Ok(h)) => h,
+        Ok(Err(why)) => return close(&mut socket, POLICY, why).await,
+        Err(_) => return close(&mut socket, POLICY, "no hello in time").await,
+    };
+    if protocol == 0 || protocol > PROTOCOL_VERSION {
+        let why =
+            format!("protocol {protocol} is not supported (server speaks {PROTOCOL_VERSION})");
+        return close(&mut socket, POLICY, &why).await;
+    }
+
+    let mut registration = state.registry.register(device.id);
+    if let Err(e) = state.store.device_connected(device, now()).await {
+        tracing::error!(device = %device.id, error = %e, "cannot record connection");
+    }
+    tracing::debug!(device = %device.id, %agent_version, "device connected");
+    let welcome = ServerFrame::Welcome {
+        device_id: device.id,
+        heartbeat_secs: settings.heartbeat_interval.as_secs(),
+        telemetry_secs: settings.telemetry_interval.as_secs(),
+    };
+    let mut open = send(&mut socket, &welcome).await;
+
+    // A device silent for three heartbeat periods has gone away without closing.
+    let silence_limit = settings.heartbeat_interval * 3;
+    let mut check = tokio::time::interval(settings.heartbeat_interval);
+    check.tick().await;
+    let mut last_heard = Instant::now();
+    let mut bad_frames = 0u32;
+
+    while open {
+        tokio::select! {
+            () = registration.stop.cancelled() => {
+                let reason = registration.close_reason().unwrap_or(CloseReason::Shutdown);
+                close(&mut socket, 1000, reason.text()).await;
+                break;
+            }
+            Some(frame) = registration.outbound.recv() => {
+                open = send(&mut socket, &frame).await;
+            }
+            _ = check.tick() => {
+                if last_heard.elapsed() > silence_limit {
+                    close(&mut socket, POLICY, "silent for too long").await;
+                    break;
+                }
+            }
+            message = socket.recv() => {
+                match message {
+                    Some(Ok(Message::Text(text))) => {
+                        last_heard = Instant::now();
+                        match serde_json::from_str::<AgentFrame>(&text) {
+                            Ok(frame) => handle(&state, device, frame).await,
+                            Err(e) => {
+                                bad_frames += 1;
+                                let message = format!("unreadable frame: {e}");
+                                if bad_frames > MAX_BAD_FRAMES {
+                                    close(&mut socket, POLICY, "too many unreadable frames").await;
+                                    break;
+                                }
+                                open = send(&mut socket, &ServerFrame::Error { message }).await;
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        bad_frames += 1;
+                        let message = "binary frames are not part of the protocol".to_string();
+                        open = send(&mut socket, &ServerFrame::Error { message }).await;
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                    Some(Ok(Message::Close(_))) | None => break,
+                    // Oversized or malformed WebSocket frames end the connection.
+                    Some(Err(e)) => {
+                        tracing::debug!(device = %device.id, error = %e, "socket error");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    state
+        .registry
+        .unregister(device.id, registration.session_id);
+    if registration.close_reason() != Some(CloseReason::Replaced)
+        && registration.close_reason() != Some(CloseReason::Deleted)
+        && let Err(e) = state.store.device_disconnected(device, now()).await
+    {
+        tracing::warn!(device = %device.id, error = %e, "cannot record disconnection");
+    }
+    tracing::debug!(device = %device.id, "device disconnected");
+}
+
+/// Stores what a frame reports. Storage errors are logged; the connection stays.
+async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame) {
+    let store = &state.store;
+    let result = match frame {
+        AgentFrame::Hello { .. } | AgentFrame::Heartbeat => Ok(()),
+        AgentFrame::Inventory(inventory) => store
+            .update_inventory(device, ingest::inventory_update(&inventory))
+            .await
+            .map(|_| ()),
+        AgentFrame::Apps { apps } => store
+            .replace_apps(device, &ingest::reported_apps(&apps))
+            .await
+            .map(|_| ()),
+        AgentFrame::Telemetry(telemetry) => {
+            let raw = serde_json::to_value(&*telemetry).unwrap_or_default();
+            store
+                .record_status(
+                    device,
+                    &ingest::status_data(&telemetry),
+                    &raw,
+                    telemetry.battery_level,
+                )
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::warn!(device = %device.id, error = %e, "cannot store device report");
+    }
+}
