@@ -1,4 +1,9 @@
 //! The Steward device agent: enrolment, the persistent link to the server, and reporting.
 //! `simulate` runs many simulated devices in one process over the same code.
 
+pub mod backoff;
+pub mod link;
 pub mod platform;
+pub mod simulate;
+pub mod state;
+pub mod tls;

@@ -18,6 +18,9 @@ use utoipa::{Modify, OpenApi as _};
         (name = "Enterprise", description = "The enterprise (tenant) the key belongs to"),
         (name = "Token", description = "API keys"),
         (name = "Device groups", description = "Groups of devices, nested up to five levels"),
+        (name = "Devices", description = "Devices enrolled with steward-agent"),
+        (name = "Devices (v2)", description = "Devices and heartbeats in the v2 envelope"),
+        (name = "Enrolment (Steward)", description = "Steward extension: tokens devices enrol with"),
     )
 )]
 struct ApiDoc;

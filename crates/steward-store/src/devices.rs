@@ -178,6 +178,8 @@ pub struct DeviceFilter {
     pub search: Option<String>,
     /// Part of any tag.
     pub tags: Option<String>,
+    /// `LINUX`, `ANDROID`, …
+    pub platform: Option<String>,
     /// Devices seen after / before.
     pub last_seen_after: Option<OffsetDateTime>,
     pub last_seen_before: Option<OffsetDateTime>,
@@ -240,6 +242,9 @@ fn apply_filter(stmt: &mut SelectStatement, enterprise_id: Uuid, f: &DeviceFilte
     }
     if let Some(tags) = &f.tags {
         stmt.and_where(lower_like(Devices::Tags, tags));
+    }
+    if let Some(p) = &f.platform {
+        stmt.and_where(Expr::col(Devices::Platform).eq(p.to_ascii_uppercase()));
     }
     if let Some(t) = f.last_seen_after {
         stmt.and_where(Expr::col(Devices::LastSeen).gt(t));

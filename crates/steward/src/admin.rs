@@ -40,6 +40,33 @@ pub enum ApiKeyCommand {
     Revoke { id: Uuid },
 }
 
+#[derive(Subcommand)]
+pub enum EnrollTokenCommand {
+    /// Create an enrolment token; prints the token (shown only this once) alone on the last line.
+    Create {
+        #[arg(long)]
+        enterprise: Uuid,
+        #[arg(long, default_value = "enrollment")]
+        name: String,
+        /// Devices enrolled with it join this group.
+        #[arg(long)]
+        group: Option<Uuid>,
+        /// How many devices may enrol with it.
+        #[arg(long)]
+        max_uses: Option<i64>,
+        /// Hours until it expires.
+        #[arg(long)]
+        expires_in_hours: Option<i64>,
+    },
+    /// List enrolment tokens (never their secrets).
+    List {
+        #[arg(long)]
+        enterprise: Option<Uuid>,
+    },
+    /// Revoke an enrolment token by its id; devices already enrolled stay.
+    Revoke { id: Uuid },
+}
+
 /// Opens and migrates the database.
 pub async fn open(url: &str) -> anyhow::Result<Store> {
     let store = Store::connect(url)
@@ -131,6 +158,74 @@ pub async fn apikey(url: &str, cmd: ApiKeyCommand) -> anyhow::Result<()> {
             } else {
                 println!("API key {id} was already revoked.");
             }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn enroll_token(url: &str, cmd: EnrollTokenCommand) -> anyhow::Result<()> {
+    let store = open(url).await?;
+    match cmd {
+        EnrollTokenCommand::Create {
+            enterprise,
+            name,
+            group,
+            max_uses,
+            expires_in_hours,
+        } => {
+            validate_name(&name)?;
+            anyhow::ensure!(
+                expires_in_hours.is_none_or(|h| h >= 1),
+                "--expires-in-hours must be at least 1"
+            );
+            let (token, secret) = store
+                .create_enrollment_token(
+                    enterprise,
+                    steward_store::enrollment::NewEnrollmentToken {
+                        name,
+                        group_id: group,
+                        max_uses,
+                        expires_on: expires_in_hours
+                            .map(|h| steward_store::now() + time::Duration::hours(h)),
+                    },
+                )
+                .await
+                .with_context(|| {
+                    format!("cannot create an enrolment token for enterprise {enterprise}")
+                })?;
+            println!(
+                "Created enrolment token {} ({:?}). Enrol a device with: steward-agent enroll --server URL --token TOKEN",
+                token.id, token.name
+            );
+            println!("{secret}");
+        }
+        EnrollTokenCommand::List { enterprise } => {
+            println!("id\tenterprise\tname\tgroup\tuses\tmax_uses\texpires\tstate");
+            for t in store.enrollment_tokens(enterprise).await? {
+                let state = t.unusable_because(steward_store::now()).unwrap_or("usable");
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.enterprise_id,
+                    t.name,
+                    t.group_id
+                        .map(|g| g.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    t.uses,
+                    t.max_uses
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    t.expires_on
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "never".into()),
+                    state
+                );
+            }
+        }
+        EnrollTokenCommand::Revoke { id } => {
+            store.revoke_enrollment_token(None, id).await?;
+            println!("Revoked enrolment token {id}.");
         }
     }
     store.close().await;

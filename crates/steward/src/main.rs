@@ -32,6 +32,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Apikey(admin::ApiKeyCommand),
+    /// Manage enrolment tokens (what devices enrol with).
+    #[command(subcommand)]
+    EnrollToken(admin::EnrollTokenCommand),
     /// Print docs/COMPATIBILITY.md, generated from the router.
     CompatTable,
     /// Print the OpenAPI document.
@@ -80,6 +83,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(cmd) => {
             settings::init_logging("warn", false);
             admin::apikey(&settings::resolve_database(&cli.global, &file)?, cmd).await
+        }
+        Command::EnrollToken(cmd) => {
+            settings::init_logging("warn", false);
+            admin::enroll_token(&settings::resolve_database(&cli.global, &file)?, cmd).await
         }
         Command::CompatTable => {
             print!(

@@ -17,4 +17,8 @@ pub trait Platform: Send + Sync + 'static {
     fn apps(&self) -> Vec<InstalledApp>;
     /// A current reading. CPU use is measured since the previous call.
     fn telemetry(&self) -> Telemetry;
+    /// Whether the calls are cheap enough to run on the async threads (simulated devices).
+    fn is_cheap(&self) -> bool {
+        false
+    }
 }

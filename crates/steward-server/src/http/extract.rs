@@ -137,9 +137,46 @@ impl Params {
         }
     }
 
-    /// A boolean in any of `true/false/True/False/1/0`. (The device and application filters
-    /// of the next stages are its users.)
-    #[allow(dead_code)]
+    /// An id.
+    pub fn uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    Invalid::field(name, format!("{v:?} is not a valid id (expected a UUID)"))
+                        .into()
+                })
+            })
+            .transpose()
+    }
+
+    /// A whole number.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    Invalid::field(name, format!("{v:?} is not a whole number")).into()
+                })
+            })
+            .transpose()
+    }
+
+    /// An ISO-8601 date-time (`2024-05-01T10:00:00Z`, fractions allowed).
+    pub fn datetime(&self, name: &str) -> Result<Option<time::OffsetDateTime>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| {
+                        Invalid::field(
+                            name,
+                            format!("{v:?} is not a date-time like 2024-05-01T10:00:00Z"),
+                        )
+                        .into()
+                    })
+            })
+            .transpose()
+    }
+
+    /// A boolean in any of `true/false/True/False/1/0`.
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
         self.get(name)
             .map(|v| {

@@ -34,6 +34,14 @@ impl Links {
         )
     }
 
+    /// `{origin}/api/enterprise/{eid}/device/{id}/`.
+    pub fn device(&self, enterprise_id: Uuid, device_id: Uuid) -> String {
+        format!(
+            "{}/api/enterprise/{enterprise_id}/device/{device_id}/",
+            self.origin
+        )
+    }
+
     /// `next` and `previous` of a page: this request's URL with `limit`/`offset` replaced.
     /// `previous` drops `offset` when it would be 0, as Django REST framework does.
     pub fn page_links(&self, page: PageRequest, count: u64) -> (Option<String>, Option<String>) {

@@ -1,5 +1,8 @@
 //! The API's routes, one module per domain, merged here.
 
+pub mod devices;
+pub mod devices_v2;
+pub mod enrollment;
 pub mod enterprise;
 pub mod groups;
 pub mod system;
@@ -18,6 +21,9 @@ pub fn documented() -> OpenApiRouter<AppState> {
         .merge(enterprise::router())
         .merge(tokens::router())
         .merge(groups::router())
+        .merge(devices::router())
+        .merge(devices_v2::router())
+        .merge(enrollment::router())
 }
 
 /// The router mounted at `/api`: the implemented routes, then a 501 for every endpoint of the

@@ -26,8 +26,54 @@ impl TestServer {
         Self::start_with(db, ServerSettings::default()).await
     }
 
-    pub async fn start_with(db: TestDb, mut settings: ServerSettings) -> Self {
+    pub async fn start_with(db: TestDb, settings: ServerSettings) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let enterprise = db.store.create_enterprise("Acme").await.unwrap().id;
+        let key = db
+            .store
+            .create_api_key(enterprise, "test", None)
+            .await
+            .unwrap()
+            .secret;
+        Self::serve_on(listener, db, settings, enterprise, key).await
+    }
+
+    /// A new server on the address of a stopped one, over the same database.
+    pub async fn restart(
+        db: TestDb,
+        settings: ServerSettings,
+        origin: &str,
+        enterprise: Uuid,
+        key: String,
+    ) -> Self {
+        let addr = origin.trim_start_matches("http://");
+        let mut listener = None;
+        for _ in 0..50 {
+            match std::net::TcpListener::bind(addr) {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        Self::serve_on(
+            listener.expect("the old address is free again"),
+            db,
+            settings,
+            enterprise,
+            key,
+        )
+        .await
+    }
+
+    async fn serve_on(
+        listener: std::net::TcpListener,
+        db: TestDb,
+        mut settings: ServerSettings,
+        enterprise: Uuid,
+        key: String,
+    ) -> Self {
         let addr = listener.local_addr().unwrap();
         settings.listen = addr;
         let state = AppState::new(db.store.clone(), settings);
@@ -39,13 +85,6 @@ impl TestServer {
             .await
             .unwrap();
         });
-        let enterprise = db.store.create_enterprise("Acme").await.unwrap().id;
-        let key = db
-            .store
-            .create_api_key(enterprise, "test", None)
-            .await
-            .unwrap()
-            .secret;
         let server = Self {
             origin: format!("http://{addr}"),
             db,
@@ -102,7 +141,17 @@ impl TestServer {
         (e, key)
     }
 
+    /// Stops the server and hands back its database.
+    pub async fn stop_keep_db(mut self) -> TestDb {
+        self.halt().await;
+        self.db
+    }
+
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    async fn halt(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use crate::common::{json, servers};
 
-fn fill(path: &str, enterprise: Uuid, group: Uuid) -> String {
+fn fill(path: &str, enterprise: Uuid, group: Uuid, device: Uuid) -> String {
     let mut out = path.replace("{enterprise_id}", &enterprise.to_string());
     out = out.replace("{group_id}", &group.to_string());
+    out = out.replace("{device_id}", &device.to_string());
     while let Some(start) = out.find('{') {
         let end = out[start..]
             .find('}')
@@ -45,7 +46,7 @@ async fn no_endpoint_reaches_another_enterprise() {
             let method = Method::from_bytes(e.method.as_bytes()).unwrap();
             // Their enterprise in the path: never served.
             if e.path.contains("{enterprise_id}") {
-                let path = fill(e.path, other, theirs.row.id);
+                let path = fill(e.path, other, theirs.row.id, their_device.id);
                 let r = s
                     .api(method.clone(), &path)
                     .query(&[("action", "add"), ("access_token", other_key.as_str())])
@@ -62,11 +63,11 @@ async fn no_endpoint_reaches_another_enterprise() {
                 checked += 1;
             }
             // Their objects under our enterprise: not found.
-            if e.path.contains("{group_id}") {
-                let path = fill(e.path, s.enterprise, theirs.row.id);
+            if e.path.contains("{group_id}") || e.path.contains("{device_id}") {
+                let path = fill(e.path, s.enterprise, theirs.row.id, their_device.id);
                 let r = s
                     .api(method.clone(), &path)
-                    .query(&[("action", "rename")])
+                    .query(&[("action", "rename"), ("latest_event", "1")])
                     .json(&json!({"name": "hijacked"}))
                     .send()
                     .await
@@ -74,7 +75,7 @@ async fn no_endpoint_reaches_another_enterprise() {
                 let status = r.status().as_u16();
                 assert!(
                     status == 404 || status == 501,
-                    "{} {path} with another enterprise's group answered {status}",
+                    "{} {path} with another enterprise's object answered {status}",
                     e.method
                 );
             }
