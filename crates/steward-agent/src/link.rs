@@ -39,6 +39,16 @@ pub struct LinkConfig {
     pub agent_version: String,
     /// How often the inventory and app list are checked for changes.
     pub change_check: Duration,
+    /// Told of every attempt, connection and disconnection (tests and load reports).
+    pub observer: Option<tokio::sync::mpsc::UnboundedSender<LinkEvent>>,
+}
+
+/// What happened to a link, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkEvent {
+    Attempt(usize, std::time::Instant),
+    Connected(usize, std::time::Instant),
+    Disconnected(usize, std::time::Instant),
 }
 
 impl LinkConfig {
@@ -51,6 +61,7 @@ impl LinkConfig {
             backoff: Backoff::default(),
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             change_check: Duration::from_secs(300),
+            observer: None,
         }
     }
 }
@@ -61,7 +72,15 @@ pub async fn enroll(
     request: &EnrollRequest,
     ca_file: Option<&std::path::Path>,
 ) -> anyhow::Result<EnrollResponse> {
-    let client = crate::tls::http_client(ca_file)?;
+    enroll_with(&crate::tls::http_client(ca_file)?, server, request).await
+}
+
+/// [`enroll`] with a client made once (building one loads the trust roots: keep it for many).
+pub async fn enroll_with(
+    client: &reqwest::Client,
+    server: &Url,
+    request: &EnrollRequest,
+) -> anyhow::Result<EnrollResponse> {
     let url = server.join(ENROLL_PATH).context("bad server URL")?;
     let response = client
         .post(url.clone())
@@ -118,7 +137,13 @@ pub async fn run_link(
         },
         None => None,
     };
+    let tell = |event: LinkEvent| {
+        if let Some(o) = &config.observer {
+            let _ = o.send(event);
+        }
+    };
     loop {
+        tell(LinkEvent::Attempt(index, std::time::Instant::now()));
         let ended = tokio::select! {
             () = stop.cancelled() => Ended::Stopped,
             ended = connect_once(&config, &platform, index, connector.clone(), &stop) => ended,
@@ -126,7 +151,10 @@ pub async fn run_link(
         let wait = match ended {
             Ended::Stopped => return Ok(()),
             Ended::Refused => return Err(LinkError::CredentialRefused),
-            Ended::Disconnected => config.backoff.after_disconnect(),
+            Ended::Disconnected => {
+                tell(LinkEvent::Disconnected(index, std::time::Instant::now()));
+                config.backoff.after_disconnect()
+            }
             Ended::Failed(e) => {
                 let wait = config.backoff.after_failure();
                 tracing::debug!(error = %e, ?wait, "connection failed");
@@ -264,7 +292,10 @@ async fn connect_once(
         }
         _ => return Ended::Failed(anyhow::anyhow!("no welcome")),
     };
-    tracing::info!(server = %config.server, "connected");
+    tracing::debug!(server = %config.server, "connected");
+    if let Some(o) = &config.observer {
+        let _ = o.send(LinkEvent::Connected(index, std::time::Instant::now()));
+    }
 
     let mut inventory = ask(platform, |p| p.inventory()).await;
     let mut apps = ask(platform, |p| p.apps()).await;

@@ -17,7 +17,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::backoff::Backoff;
-use crate::link::{LinkConfig, enroll, run_link};
+use crate::link::{LinkConfig, enroll_with, run_link};
 use crate::platform::Platform;
 
 /// Enrolments in flight at once.
@@ -33,6 +33,8 @@ pub struct SimulateOptions {
     pub ca_file: Option<PathBuf>,
     pub source_ips: Vec<IpAddr>,
     pub backoff: Backoff,
+    /// Told of every device's attempts, connections and disconnections.
+    pub observer: Option<tokio::sync::mpsc::UnboundedSender<crate::link::LinkEvent>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -89,11 +91,15 @@ pub async fn start(
     let missing: Vec<u64> = (have as u64..options.devices as u64).collect();
     let server = options.server.clone();
     let token = options.enrollment_token.clone();
-    let ca = options.ca_file.clone();
+    let client = crate::tls::http_client(options.ca_file.as_deref())?;
     let enrolled: Vec<anyhow::Result<SimulatedDevice>> = futures_util::stream::iter(missing)
         .map(|index| {
-            let (server, token, ca, p) =
-                (server.clone(), token.clone(), ca.clone(), platform(index));
+            let (server, token, client, p) = (
+                server.clone(),
+                token.clone(),
+                client.clone(),
+                platform(index),
+            );
             async move {
                 let inventory = if p.is_cheap() {
                     p.inventory()
@@ -113,7 +119,7 @@ pub async fn start(
                     model: inventory.hardware.model.clone(),
                     platform: inventory.software.platform.clone(),
                 };
-                let answer = enroll(&server, &request, ca.as_deref()).await?;
+                let answer = enroll_with(&client, &server, &request).await?;
                 Ok(SimulatedDevice {
                     index,
                     device_id: answer.device_id,
@@ -153,6 +159,7 @@ pub async fn start(
         config.ca_file = options.ca_file.clone();
         config.source_ips = options.source_ips.clone();
         config.backoff = options.backoff.clone();
+        config.observer = options.observer.clone();
         let p = platform(device.index);
         let stop = stop.clone();
         let refused = refused.clone();

@@ -80,14 +80,30 @@ pub async fn serve(
         state.clone(),
         background.clone(),
     ));
-    let registry = state.registry.clone();
+    let stop_writer = tokio_util::sync::CancellationToken::new();
+    let receiver = state
+        .report_receiver
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take())
+        .ok_or_else(|| anyhow::anyhow!("this server state is already being served"))?;
+    let writer = tokio::spawn(crate::gateway::writer::run_writer(
+        state.store.clone(),
+        receiver,
+        stop_writer.clone(),
+    ));
     let stop_background = background.clone();
+    let closing = state.clone();
     tokio::spawn(async move {
         shutdown.await;
         stop_background.cancel();
-        registry.disconnect_all();
+        // Stop accepting first, so closed devices do not come straight back to this node;
+        // then close their sockets. Their last-seen times are at most one presence interval
+        // old, which the silence before INACTIVE allows for.
         graceful.graceful_shutdown(Some(Duration::from_secs(10)));
+        closing.registry.disconnect_all();
     });
+    let sessions = state.sessions.clone();
     let upkeep = tokio::spawn(async {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
@@ -125,5 +141,20 @@ pub async fn serve(
     upkeep.abort();
     background.cancel();
     let _ = presence.await;
+    sessions.close();
+    if tokio::time::timeout(Duration::from_secs(10), sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("device sessions still open at shutdown");
+    }
+    // The sessions are done: write what they queued, then stop.
+    stop_writer.cancel();
+    if tokio::time::timeout(Duration::from_secs(30), writer)
+        .await
+        .is_err()
+    {
+        tracing::warn!("device reports still unwritten at shutdown");
+    }
     Ok(served?)
 }

@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use steward_store::Store;
+use tokio_util::task::TaskTracker;
 
 use crate::gateway::registry::Registry;
+use crate::gateway::writer::{ReportQueue, report_queue};
 use crate::http::ratelimit::KeyLimiter;
 use crate::settings::ServerSettings;
+use steward_store::reports::DeviceReport;
 
 /// Shared by every request of one server. Cheap to clone.
 #[derive(Clone)]
@@ -16,16 +19,27 @@ pub struct AppState {
     pub(crate) limiter: Option<Arc<KeyLimiter>>,
     /// The device sockets open on this node.
     pub registry: Arc<Registry>,
+    /// The running device sessions, so shutdown can wait for them.
+    pub(crate) sessions: TaskTracker,
+    /// Where sessions queue their devices' reports for the batch writer.
+    pub(crate) reports: ReportQueue,
+    /// The writer's end of the queue, taken by `serve` when it starts the writer.
+    pub(crate) report_receiver:
+        Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<DeviceReport>>>>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: ServerSettings) -> Self {
         let limiter = KeyLimiter::new(settings.rate_limit).map(Arc::new);
+        let (reports, receiver) = report_queue();
         Self {
             store,
             settings: Arc::new(settings),
             limiter,
             registry: Arc::new(Registry::default()),
+            sessions: TaskTracker::new(),
+            reports,
+            report_receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
         }
     }
 }

@@ -7,6 +7,7 @@ use steward_core::pagination::PageRequest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::Tx;
 use crate::devices::DeviceIdentity;
 use crate::events::{EventKind, insert_event};
 use crate::groups::contains_pattern;
@@ -158,90 +159,8 @@ impl Store {
         device: DeviceIdentity,
         reported: &[ReportedApp],
     ) -> Result<AppChanges> {
-        let existing: Vec<DeviceApp> = self
-            .fetch_all(
-                &select_apps(device.id, &AppFilter::default())
-                    .columns(APP_COLUMNS)
-                    .to_owned(),
-            )
-            .await?;
-        let first_report = existing.is_empty();
-        let mut by_package: HashMap<&str, &DeviceApp> = existing
-            .iter()
-            .map(|a| (a.package_name.as_str(), a))
-            .collect();
-        let mut changes = AppChanges::default();
-        let at = now();
         let mut tx = self.begin().await?;
-        let mut new_rows = Vec::new();
-        for app in reported {
-            match by_package.remove(app.package_name.as_str()) {
-                None => {
-                    new_rows.push(app);
-                    changes.installed += 1;
-                    if !first_report {
-                        record_install(&mut tx, device, app, "INSTALL_SUCCESS", at).await?;
-                    }
-                }
-                Some(old)
-                    if old.version_name != app.version_name
-                        || old.version_code != app.version_code
-                        || old.app_name != app.app_name =>
-                {
-                    let stmt = Query::update()
-                        .table(DeviceApps::Table)
-                        .value(DeviceApps::AppName, app.app_name.as_str())
-                        .value(DeviceApps::VersionName, app.version_name.clone())
-                        .value(DeviceApps::VersionCode, app.version_code.clone())
-                        .value(DeviceApps::UpdatedOn, at)
-                        .and_where(Expr::col(DeviceApps::Id).eq(old.id))
-                        .to_owned();
-                    tx.execute(&stmt).await?;
-                    changes.updated += 1;
-                    if old.version_name != app.version_name || old.version_code != app.version_code
-                    {
-                        record_install(&mut tx, device, app, "INSTALL_SUCCESS", at).await?;
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        for chunk in new_rows.chunks(200) {
-            let mut stmt = Query::insert();
-            stmt.into_table(DeviceApps::Table).columns(APP_COLUMNS);
-            for app in chunk {
-                stmt.values_panic([
-                    Uuid::now_v7().into(),
-                    device.enterprise_id.into(),
-                    device.id.into(),
-                    app.package_name.clone().into(),
-                    app.app_name.clone().into(),
-                    app.version_name.clone().into(),
-                    app.version_code.clone().into(),
-                    at.into(),
-                    at.into(),
-                ]);
-            }
-            tx.execute(&stmt).await?;
-        }
-        let gone: Vec<&DeviceApp> = by_package.into_values().collect();
-        for app in &gone {
-            let removed = ReportedApp {
-                package_name: app.package_name.clone(),
-                app_name: app.app_name.clone(),
-                version_name: app.version_name.clone(),
-                version_code: app.version_code.clone(),
-            };
-            record_install(&mut tx, device, &removed, "UNINSTALL_SUCCESS", at).await?;
-        }
-        for chunk in gone.chunks(500) {
-            let stmt = Query::delete()
-                .from_table(DeviceApps::Table)
-                .and_where(Expr::col(DeviceApps::Id).is_in(chunk.iter().map(|a| a.id)))
-                .to_owned();
-            tx.execute(&stmt).await?;
-        }
-        changes.removed = gone.len();
+        let changes = apps_in(&mut tx, device, reported).await?;
         tx.commit().await?;
         Ok(changes)
     }
@@ -327,7 +246,7 @@ impl Store {
 }
 
 async fn record_install(
-    tx: &mut crate::db::Tx,
+    tx: &mut Tx,
     device: DeviceIdentity,
     app: &ReportedApp,
     state: &str,
@@ -365,4 +284,109 @@ async fn record_install(
         serde_json::json!({"package_name": app.package_name, "version_name": app.version_name}),
     )
     .await
+}
+
+/// Replaces the device's app list with the reported one, in a transaction.
+pub(crate) async fn apps_in(
+    tx: &mut Tx,
+    device: DeviceIdentity,
+    reported: &[ReportedApp],
+) -> Result<AppChanges> {
+    let existing: Vec<DeviceApp> = tx
+        .fetch_all(
+            &select_apps(device.id, &AppFilter::default())
+                .columns(APP_COLUMNS)
+                .to_owned(),
+        )
+        .await?;
+    let first_report = existing.is_empty();
+    let mut by_package: HashMap<&str, &DeviceApp> = existing
+        .iter()
+        .map(|a| (a.package_name.as_str(), a))
+        .collect();
+    let unchanged = reported.len() == existing.len()
+        && reported.iter().all(|app| {
+            by_package
+                .get(app.package_name.as_str())
+                .is_some_and(|old| {
+                    old.version_name == app.version_name
+                        && old.version_code == app.version_code
+                        && old.app_name == app.app_name
+                })
+        });
+    if unchanged {
+        // The usual case on every reconnect: nothing to write.
+        return Ok(AppChanges::default());
+    }
+    let mut changes = AppChanges::default();
+    let at = now();
+    let mut new_rows = Vec::new();
+    for app in reported {
+        match by_package.remove(app.package_name.as_str()) {
+            None => {
+                new_rows.push(app);
+                changes.installed += 1;
+                if !first_report {
+                    record_install(tx, device, app, "INSTALL_SUCCESS", at).await?;
+                }
+            }
+            Some(old)
+                if old.version_name != app.version_name
+                    || old.version_code != app.version_code
+                    || old.app_name != app.app_name =>
+            {
+                let stmt = Query::update()
+                    .table(DeviceApps::Table)
+                    .value(DeviceApps::AppName, app.app_name.as_str())
+                    .value(DeviceApps::VersionName, app.version_name.clone())
+                    .value(DeviceApps::VersionCode, app.version_code.clone())
+                    .value(DeviceApps::UpdatedOn, at)
+                    .and_where(Expr::col(DeviceApps::Id).eq(old.id))
+                    .to_owned();
+                tx.execute(&stmt).await?;
+                changes.updated += 1;
+                if old.version_name != app.version_name || old.version_code != app.version_code {
+                    record_install(tx, device, app, "INSTALL_SUCCESS", at).await?;
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    for chunk in new_rows.chunks(200) {
+        let mut stmt = Query::insert();
+        stmt.into_table(DeviceApps::Table).columns(APP_COLUMNS);
+        for app in chunk {
+            stmt.values_panic([
+                Uuid::now_v7().into(),
+                device.enterprise_id.into(),
+                device.id.into(),
+                app.package_name.clone().into(),
+                app.app_name.clone().into(),
+                app.version_name.clone().into(),
+                app.version_code.clone().into(),
+                at.into(),
+                at.into(),
+            ]);
+        }
+        tx.execute(&stmt).await?;
+    }
+    let gone: Vec<&DeviceApp> = by_package.into_values().collect();
+    for app in &gone {
+        let removed = ReportedApp {
+            package_name: app.package_name.clone(),
+            app_name: app.app_name.clone(),
+            version_name: app.version_name.clone(),
+            version_code: app.version_code.clone(),
+        };
+        record_install(tx, device, &removed, "UNINSTALL_SUCCESS", at).await?;
+    }
+    for chunk in gone.chunks(500) {
+        let stmt = Query::delete()
+            .from_table(DeviceApps::Table)
+            .and_where(Expr::col(DeviceApps::Id).is_in(chunk.iter().map(|a| a.id)))
+            .to_owned();
+        tx.execute(&stmt).await?;
+    }
+    changes.removed = gone.len();
+    Ok(changes)
 }

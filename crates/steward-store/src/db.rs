@@ -90,8 +90,12 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
+            // Writers queue for the one connection; under a burst (a fleet reconnecting) the
+            // wait is expected, so only long waits are worth a warning.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .acquire_timeout(Duration::from_secs(60))
+                .acquire_slow_threshold(Duration::from_secs(10))
                 .connect_with(options.clone())
                 .await?;
             let read = SqlitePoolOptions::new()

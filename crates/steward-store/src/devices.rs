@@ -10,6 +10,7 @@ use crate::enrollment::consume_enrollment_token;
 use crate::events::{EventKind, insert_event};
 use crate::groups::contains_pattern;
 use crate::keys::hash_secret;
+use crate::reports::DeviceReport;
 use crate::{Result, Store, StoreError, now};
 
 /// Esper's device state codes that Steward sets.
@@ -408,30 +409,8 @@ impl Store {
 
     /// A device's socket opened: it is ACTIVE and seen now.
     pub async fn device_connected(&self, device: DeviceIdentity, at: OffsetDateTime) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let stmt = Query::update()
-            .table(Devices::Table)
-            .value(Devices::Status, state::ACTIVE)
-            .value(Devices::LastSeen, at)
-            .value(
-                Devices::ProvisionedOn,
-                Expr::expr(Func::coalesce([
-                    Expr::col(Devices::ProvisionedOn),
-                    Expr::val(at),
-                ])),
-            )
-            .and_where(Expr::col(Devices::Id).eq(device.id))
-            .to_owned();
-        tx.execute(&stmt).await?;
-        insert_event(
-            &mut tx,
-            device.enterprise_id,
-            device.id,
-            EventKind::Connected,
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.commit().await
+        self.apply_reports(&[DeviceReport::Connected { device, at }])
+            .await
     }
 
     /// A device's socket closed: it was seen now; it turns INACTIVE only after the silence.
@@ -440,22 +419,8 @@ impl Store {
         device: DeviceIdentity,
         at: OffsetDateTime,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let stmt = Query::update()
-            .table(Devices::Table)
-            .value(Devices::LastSeen, at)
-            .and_where(Expr::col(Devices::Id).eq(device.id))
-            .to_owned();
-        tx.execute(&stmt).await?;
-        insert_event(
-            &mut tx,
-            device.enterprise_id,
-            device.id,
-            EventKind::Disconnected,
-            serde_json::json!({}),
-        )
-        .await?;
-        tx.commit().await
+        self.apply_reports(&[DeviceReport::Disconnected { device, at }])
+            .await
     }
 
     /// Marks connected devices as seen now (and ACTIVE), in batches.
@@ -517,63 +482,10 @@ impl Store {
         device: DeviceIdentity,
         inv: InventoryUpdate,
     ) -> Result<bool> {
-        let current = self.device(device.enterprise_id, device.id).await?;
-        let changed = current.hardware_info != inv.hardware_info
-            || current.software_info != inv.software_info
-            || current.network_info != inv.network_info
-            || current.memory_info != inv.memory_info
-            || current.displays != inv.displays;
-        if !changed {
-            return Ok(false);
-        }
         let mut tx = self.begin().await?;
-        let mut stmt = Query::update();
-        stmt.table(Devices::Table)
-            .value(Devices::HardwareInfo, inv.hardware_info)
-            .value(Devices::SoftwareInfo, inv.software_info)
-            .value(Devices::NetworkInfo, inv.network_info)
-            .value(Devices::MemoryInfo, inv.memory_info)
-            .value(Devices::Displays, inv.displays)
-            .value(Devices::Serial, inv.serial.or(current.serial))
-            .value(Devices::Imei, inv.imei.or(current.imei))
-            .value(Devices::Brand, inv.brand.or(current.brand))
-            .value(Devices::Model, inv.model.or(current.model))
-            .value(Devices::OsVersion, inv.os_version)
-            .value(Devices::AgentVersion, inv.agent_version)
-            .value(Devices::ApiLevel, inv.api_level)
-            .value(Devices::UpdatedOn, now())
-            .and_where(Expr::col(Devices::Id).eq(device.id));
-        if let Some(p) = inv.platform {
-            stmt.value(Devices::Platform, p);
-        }
-        tx.execute(&stmt).await?;
-        insert_event(
-            &mut tx,
-            device.enterprise_id,
-            device.id,
-            EventKind::InventoryChanged,
-            serde_json::json!({}),
-        )
-        .await?;
+        let changed = inventory_in(&mut tx, device, inv).await?;
         tx.commit().await?;
-        Ok(true)
-    }
-
-    /// Stores the latest telemetry on the device row (the status event is written apart).
-    pub(crate) async fn set_latest_telemetry(
-        tx: &mut Tx,
-        device: DeviceIdentity,
-        telemetry_json: &str,
-        battery_level: Option<f64>,
-    ) -> Result<()> {
-        let stmt = Query::update()
-            .table(Devices::Table)
-            .value(Devices::Telemetry, telemetry_json)
-            .value(Devices::BatteryLevel, battery_level)
-            .and_where(Expr::col(Devices::Id).eq(device.id))
-            .to_owned();
-        tx.execute(&stmt).await?;
-        Ok(())
+        Ok(changed)
     }
 }
 
@@ -625,4 +537,123 @@ async fn insert_device(
         .to_owned();
     tx.execute(&stmt).await?;
     Ok(id)
+}
+
+pub(crate) async fn connected_in(
+    tx: &mut Tx,
+    device: DeviceIdentity,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let stmt = Query::update()
+        .table(Devices::Table)
+        .value(Devices::Status, state::ACTIVE)
+        .value(Devices::LastSeen, at)
+        .value(
+            Devices::ProvisionedOn,
+            Expr::expr(Func::coalesce([
+                Expr::col(Devices::ProvisionedOn),
+                Expr::val(at),
+            ])),
+        )
+        .and_where(Expr::col(Devices::Id).eq(device.id))
+        .to_owned();
+    tx.execute(&stmt).await?;
+    insert_event(
+        tx,
+        device.enterprise_id,
+        device.id,
+        EventKind::Connected,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+pub(crate) async fn disconnected_in(
+    tx: &mut Tx,
+    device: DeviceIdentity,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let stmt = Query::update()
+        .table(Devices::Table)
+        .value(Devices::LastSeen, at)
+        .and_where(Expr::col(Devices::Id).eq(device.id))
+        .to_owned();
+    tx.execute(&stmt).await?;
+    insert_event(
+        tx,
+        device.enterprise_id,
+        device.id,
+        EventKind::Disconnected,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// Stores an inventory report if it differs from the stored one; true if it did.
+pub(crate) async fn inventory_in(
+    tx: &mut Tx,
+    device: DeviceIdentity,
+    inv: InventoryUpdate,
+) -> Result<bool> {
+    let find = select_devices()
+        .and_where(Expr::col(Devices::Id).eq(device.id))
+        .to_owned();
+    let current: Device = tx
+        .fetch_optional(&find)
+        .await?
+        .ok_or(StoreError::NotFound("device"))?;
+    let changed = current.hardware_info != inv.hardware_info
+        || current.software_info != inv.software_info
+        || current.network_info != inv.network_info
+        || current.memory_info != inv.memory_info
+        || current.displays != inv.displays;
+    if !changed {
+        return Ok(false);
+    }
+    let mut stmt = Query::update();
+    stmt.table(Devices::Table)
+        .value(Devices::HardwareInfo, inv.hardware_info)
+        .value(Devices::SoftwareInfo, inv.software_info)
+        .value(Devices::NetworkInfo, inv.network_info)
+        .value(Devices::MemoryInfo, inv.memory_info)
+        .value(Devices::Displays, inv.displays)
+        .value(Devices::Serial, inv.serial.or(current.serial))
+        .value(Devices::Imei, inv.imei.or(current.imei))
+        .value(Devices::Brand, inv.brand.or(current.brand))
+        .value(Devices::Model, inv.model.or(current.model))
+        .value(Devices::OsVersion, inv.os_version)
+        .value(Devices::AgentVersion, inv.agent_version)
+        .value(Devices::ApiLevel, inv.api_level)
+        .value(Devices::UpdatedOn, now())
+        .and_where(Expr::col(Devices::Id).eq(device.id));
+    if let Some(p) = inv.platform {
+        stmt.value(Devices::Platform, p);
+    }
+    tx.execute(&stmt).await?;
+    insert_event(
+        tx,
+        device.enterprise_id,
+        device.id,
+        EventKind::InventoryChanged,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Stores the latest telemetry on the device row (the status event is written apart).
+pub(crate) async fn set_latest_telemetry(
+    tx: &mut Tx,
+    device: DeviceIdentity,
+    telemetry_json: &str,
+    battery_level: Option<f64>,
+) -> Result<()> {
+    let stmt = Query::update()
+        .table(Devices::Table)
+        .value(Devices::Telemetry, telemetry_json)
+        .value(Devices::BatteryLevel, battery_level)
+        .and_where(Expr::col(Devices::Id).eq(device.id))
+        .to_owned();
+    tx.execute(&stmt).await?;
+    Ok(())
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod groups;
 pub mod keys;
+pub mod reports;
 pub mod status;
 #[cfg(feature = "testing")]
 pub mod testing;

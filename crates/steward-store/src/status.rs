@@ -5,7 +5,9 @@ use steward_core::pagination::PageRequest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::Tx;
 use crate::devices::DeviceIdentity;
+use crate::reports::DeviceReport;
 use crate::{Result, Store, now};
 
 #[derive(Iden, Clone, Copy)]
@@ -41,47 +43,13 @@ impl Store {
         telemetry: &serde_json::Value,
         battery_level: Option<f64>,
     ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let stmt = Query::insert()
-            .into_table(DeviceStatus::Table)
-            .columns([
-                DeviceStatus::EnterpriseId,
-                DeviceStatus::DeviceId,
-                DeviceStatus::Data,
-                DeviceStatus::CreatedOn,
-            ])
-            .values_panic([
-                device.enterprise_id.into(),
-                device.id.into(),
-                data.to_string().into(),
-                now().into(),
-            ])
-            .returning_col(DeviceStatus::Id)
-            .to_owned();
-        let inserted: Vec<IdRow> = tx.fetch_all(&stmt).await?;
-        Store::set_latest_telemetry(&mut tx, device, &telemetry.to_string(), battery_level).await?;
-        // Keep the newest STATUS_EVENTS_KEPT of the device; pruning on one insert in fifty
-        // bounds the table at little cost.
-        if inserted.first().is_some_and(|row| row.id % 50 == 0) {
-            let boundary = Query::select()
-                .column(DeviceStatus::Id)
-                .from(DeviceStatus::Table)
-                .and_where(Expr::col(DeviceStatus::DeviceId).eq(device.id))
-                .order_by(DeviceStatus::Id, Order::Desc)
-                .limit(1)
-                .offset(u64::try_from(STATUS_EVENTS_KEPT).unwrap_or(500))
-                .to_owned();
-            let oldest_kept: Option<IdRow> = tx.fetch_optional(&boundary).await?;
-            if let Some(edge) = oldest_kept {
-                let prune = Query::delete()
-                    .from_table(DeviceStatus::Table)
-                    .and_where(Expr::col(DeviceStatus::DeviceId).eq(device.id))
-                    .and_where(Expr::col(DeviceStatus::Id).lte(edge.id))
-                    .to_owned();
-                tx.execute(&prune).await?;
-            }
-        }
-        tx.commit().await
+        self.apply_reports(&[DeviceReport::Status {
+            device,
+            data: data.clone(),
+            telemetry: telemetry.clone(),
+            battery_level,
+        }])
+        .await
     }
 
     /// A device's status events, newest first; `latest_only` gives just the newest.
@@ -126,4 +94,54 @@ impl Store {
 #[derive(sqlx::FromRow)]
 struct IdRow {
     id: i64,
+}
+
+/// Inserts a status event and keeps the device's latest telemetry, in a transaction.
+pub(crate) async fn status_in(
+    tx: &mut Tx,
+    device: DeviceIdentity,
+    data: &serde_json::Value,
+    telemetry: &serde_json::Value,
+    battery_level: Option<f64>,
+) -> Result<()> {
+    let stmt = Query::insert()
+        .into_table(DeviceStatus::Table)
+        .columns([
+            DeviceStatus::EnterpriseId,
+            DeviceStatus::DeviceId,
+            DeviceStatus::Data,
+            DeviceStatus::CreatedOn,
+        ])
+        .values_panic([
+            device.enterprise_id.into(),
+            device.id.into(),
+            data.to_string().into(),
+            now().into(),
+        ])
+        .returning_col(DeviceStatus::Id)
+        .to_owned();
+    let inserted: Vec<IdRow> = tx.fetch_all(&stmt).await?;
+    crate::devices::set_latest_telemetry(tx, device, &telemetry.to_string(), battery_level).await?;
+    // Keep the newest STATUS_EVENTS_KEPT of the device; pruning on one insert in fifty
+    // bounds the table at little cost.
+    if inserted.first().is_some_and(|row| row.id % 50 == 0) {
+        let boundary = Query::select()
+            .column(DeviceStatus::Id)
+            .from(DeviceStatus::Table)
+            .and_where(Expr::col(DeviceStatus::DeviceId).eq(device.id))
+            .order_by(DeviceStatus::Id, Order::Desc)
+            .limit(1)
+            .offset(u64::try_from(STATUS_EVENTS_KEPT).unwrap_or(500))
+            .to_owned();
+        let oldest_kept: Option<IdRow> = tx.fetch_optional(&boundary).await?;
+        if let Some(edge) = oldest_kept {
+            let prune = Query::delete()
+                .from_table(DeviceStatus::Table)
+                .and_where(Expr::col(DeviceStatus::DeviceId).eq(device.id))
+                .and_where(Expr::col(DeviceStatus::Id).lte(edge.id))
+                .to_owned();
+            tx.execute(&prune).await?;
+        }
+    }
+    Ok(())
 }

@@ -278,7 +278,13 @@ pub async fn serve(resolved: Resolved) -> anyhow::Result<()> {
     );
     let state = AppState::new(store.clone(), resolved.server);
     steward_server::serve(listener, state, shutdown_signal()).await?;
-    store.close().await;
+    // Writes still queued after the grace period are given up rather than waited for.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database writes still queued at exit were dropped");
+    }
     tracing::info!("steward stopped");
     Ok(())
 }

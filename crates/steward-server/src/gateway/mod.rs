@@ -4,6 +4,7 @@ mod ingest;
 mod presence;
 pub mod registry;
 mod session;
+pub mod writer;
 
 use axum::Json;
 use axum::Router;
@@ -65,7 +66,7 @@ async fn enroll(
         platform: req.platform.map(|p| p.to_ascii_uppercase()),
     };
     let (device, secret) = state.store.enroll_device(&req.token, &enrollment).await?;
-    tracing::info!(device = %device.id, enterprise = %device.enterprise_id, "device enrolled");
+    tracing::debug!(device = %device.id, enterprise = %device.enterprise_id, "device enrolled");
     Ok((
         StatusCode::CREATED,
         Json(EnrollResponse {
@@ -110,5 +111,8 @@ async fn connect(
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| session::run(state, device, socket))
+        .on_upgrade(move |socket| {
+            let sessions = state.sessions.clone();
+            sessions.track_future(session::run(state, device, socket))
+        })
 }

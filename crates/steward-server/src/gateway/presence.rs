@@ -15,20 +15,27 @@ pub async fn run_presence(state: AppState, stop: CancellationToken) {
             () = stop.cancelled() => break,
             _ = tick.tick() => {}
         }
-        let at = now();
-        let connected = state.registry.connected();
-        if let Err(e) = state.store.touch_devices(&connected, at).await {
-            tracing::warn!(error = %e, "cannot mark connected devices as seen");
+        // At shutdown the sweep is dropped, even mid-write: it is redone at the next start.
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = sweep(&state, &settings) => {}
         }
-        let silent_since = at
-            - time::Duration::try_from(settings.inactive_after)
-                .unwrap_or(time::Duration::minutes(3));
-        match state.store.mark_inactive(silent_since).await {
-            Ok(gone) if !gone.is_empty() => {
-                tracing::info!(count = gone.len(), "devices turned inactive")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot sweep silent devices"),
+    }
+}
+
+async fn sweep(state: &AppState, settings: &crate::settings::DeviceSettings) {
+    let at = now();
+    let connected = state.registry.connected();
+    if let Err(e) = state.store.touch_devices(&connected, at).await {
+        tracing::warn!(error = %e, "cannot mark connected devices as seen");
+    }
+    let silent_since = at
+        - time::Duration::try_from(settings.inactive_after).unwrap_or(time::Duration::minutes(3));
+    match state.store.mark_inactive(silent_since).await {
+        Ok(gone) if !gone.is_empty() => {
+            tracing::info!(count = gone.len(), "devices turned inactive")
         }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot sweep silent devices"),
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use steward_proto::agent::{AgentFrame, PROTOCOL_VERSION, ServerFrame};
 use steward_store::devices::DeviceIdentity;
 use steward_store::now;
+use steward_store::reports::DeviceReport;
 
 use super::ingest;
 use super::registry::CloseReason;
@@ -67,9 +68,10 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     }
 
     let mut registration = state.registry.register(device.id);
-    if let Err(e) = state.store.device_connected(device, now()).await {
-        tracing::error!(device = %device.id, error = %e, "cannot record connection");
-    }
+    state
+        .reports
+        .push(DeviceReport::Connected { device, at: now() })
+        .await;
     tracing::debug!(device = %device.id, %agent_version, "device connected");
     let welcome = ServerFrame::Welcome {
         device_id: device.id,
@@ -147,32 +149,24 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     tracing::debug!(device = %device.id, "device disconnected");
 }
 
-/// Stores what a frame reports. Storage errors are logged; the connection stays.
+/// Queues what a frame reports for the batch writer.
 async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame) {
-    let store = &state.store;
-    let result = match frame {
-        AgentFrame::Hello { .. } | AgentFrame::Heartbeat => Ok(()),
-        AgentFrame::Inventory(inventory) => store
-            .update_inventory(device, ingest::inventory_update(&inventory))
-            .await
-            .map(|_| ()),
-        AgentFrame::Apps { apps } => store
-            .replace_apps(device, &ingest::reported_apps(&apps))
-            .await
-            .map(|_| ()),
-        AgentFrame::Telemetry(telemetry) => {
-            let raw = serde_json::to_value(&*telemetry).unwrap_or_default();
-            store
-                .record_status(
-                    device,
-                    &ingest::status_data(&telemetry),
-                    &raw,
-                    telemetry.battery_level,
-                )
-                .await
-        }
+    let report = match frame {
+        AgentFrame::Hello { .. } | AgentFrame::Heartbeat => return,
+        AgentFrame::Inventory(inventory) => DeviceReport::Inventory {
+            device,
+            update: Box::new(ingest::inventory_update(&inventory)),
+        },
+        AgentFrame::Apps { apps } => DeviceReport::Apps {
+            device,
+            apps: ingest::reported_apps(&apps),
+        },
+        AgentFrame::Telemetry(telemetry) => DeviceReport::Status {
+            device,
+            data: ingest::status_data(&telemetry),
+            telemetry: serde_json::to_value(&*telemetry).unwrap_or_default(),
+            battery_level: telemetry.battery_level,
+        },
     };
-    if let Err(e) = result {
-        tracing::warn!(device = %device.id, error = %e, "cannot store device report");
-    }
+    state.reports.push(report).await;
 }

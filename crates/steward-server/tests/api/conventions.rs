@@ -218,18 +218,18 @@ async fn unknown_paths_wrong_methods_and_unbuilt_endpoints() {
         .await;
         assert_envelope(status, &body, 405);
         let (status, body) = json(
-            s.api(Method::GET, &format!("/enterprise/{eid}/device/"))
+            s.api(Method::GET, &format!("/enterprise/{eid}/policy/"))
                 .send()
                 .await
                 .unwrap(),
         )
         .await;
         let message = assert_envelope(status, &body, 501);
-        assert!(message.contains("/device/"), "{message}");
+        assert!(message.contains("/policy/"), "{message}");
         // A 501 still wants a key first.
         let (status, body) = json(
             s.client
-                .get(s.url(&format!("/api/enterprise/{eid}/device/")))
+                .get(s.url(&format!("/api/enterprise/{eid}/policy/")))
                 .send()
                 .await
                 .unwrap(),

@@ -1,0 +1,81 @@
+//! What devices report, written in batches: many reports in one transaction, because a fleet
+//! that connects at once sends thousands of small writes and the commit is what costs.
+
+use time::OffsetDateTime;
+
+use crate::apps::{ReportedApp, apps_in};
+use crate::db::Tx;
+use crate::devices::{
+    DeviceIdentity, InventoryUpdate, connected_in, disconnected_in, inventory_in,
+};
+use crate::status::status_in;
+use crate::{Result, Store};
+
+/// One report of one device, in the order it arrived.
+#[derive(Debug, Clone)]
+pub enum DeviceReport {
+    Connected {
+        device: DeviceIdentity,
+        at: OffsetDateTime,
+    },
+    Disconnected {
+        device: DeviceIdentity,
+        at: OffsetDateTime,
+    },
+    Inventory {
+        device: DeviceIdentity,
+        update: Box<InventoryUpdate>,
+    },
+    Apps {
+        device: DeviceIdentity,
+        apps: Vec<ReportedApp>,
+    },
+    Status {
+        device: DeviceIdentity,
+        /// The event in Esper's shape.
+        data: serde_json::Value,
+        /// The raw reading.
+        telemetry: serde_json::Value,
+        battery_level: Option<f64>,
+    },
+}
+
+impl DeviceReport {
+    pub fn device(&self) -> DeviceIdentity {
+        match self {
+            DeviceReport::Connected { device, .. }
+            | DeviceReport::Disconnected { device, .. }
+            | DeviceReport::Inventory { device, .. }
+            | DeviceReport::Apps { device, .. }
+            | DeviceReport::Status { device, .. } => *device,
+        }
+    }
+}
+
+async fn apply(tx: &mut Tx, report: &DeviceReport) -> Result<()> {
+    match report {
+        DeviceReport::Connected { device, at } => connected_in(tx, *device, *at).await,
+        DeviceReport::Disconnected { device, at } => disconnected_in(tx, *device, *at).await,
+        DeviceReport::Inventory { device, update } => inventory_in(tx, *device, (**update).clone())
+            .await
+            .map(|_| ()),
+        DeviceReport::Apps { device, apps } => apps_in(tx, *device, apps).await.map(|_| ()),
+        DeviceReport::Status {
+            device,
+            data,
+            telemetry,
+            battery_level,
+        } => status_in(tx, *device, data, telemetry, *battery_level).await,
+    }
+}
+
+impl Store {
+    /// Applies reports in order, in one transaction: all or nothing.
+    pub async fn apply_reports(&self, reports: &[DeviceReport]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for report in reports {
+            apply(&mut tx, report).await?;
+        }
+        tx.commit().await
+    }
+}
