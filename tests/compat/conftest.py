@@ -197,3 +197,51 @@ def cli(server, tmp_path_factory):
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class Fleet:
+    """Simulated devices (`steward-agent simulate`) enrolled in the server's enterprise and
+    connected over the real agent protocol."""
+
+    SIZE = 5
+
+    def __init__(self, server, folder):
+        token = server.admin("enroll-token", "create", "--enterprise", server.enterprise, "--name", "compat-fleet")
+        self.log = open(folder / "agents.log", "w")
+        self.process = subprocess.Popen(
+            [
+                AGENT, "simulate", "--server", server.base, "--token", token,
+                "--devices", str(self.SIZE), "--state-file", str(folder / "simulated.json"),
+                "--ca-cert", server.tls["ca"], "--reconnect-spread", "1",
+            ],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        api = esperclient.DeviceApi(server.sdk())
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            page = api.get_all_devices(server.enterprise, state=1, limit=50)
+            ready = [d for d in page.results if d.hardware_info.get("manufacturer")]
+            if len(ready) >= self.SIZE and all(self._has_status(api, server, d.id) for d in ready):
+                self.devices = {d.device_name: d for d in ready}
+                return
+            time.sleep(0.5)
+        raise RuntimeError("simulated devices did not come up:\n" + (folder / "agents.log").read_text())
+
+    @staticmethod
+    def _has_status(api, server, device_id):
+        return api.get_device_event(server.enterprise, device_id, 1).count == 1
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def fleet(server, tmp_path_factory):
+    f = Fleet(server, tmp_path_factory.mktemp(f"fleet-{server.backend}"))
+    yield f
+    f.stop()
