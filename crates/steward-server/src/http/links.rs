@@ -42,6 +42,22 @@ impl Links {
         )
     }
 
+    /// A page of `results` out of `count`, with its links.
+    pub fn page<T>(
+        &self,
+        page: PageRequest,
+        count: u64,
+        results: Vec<T>,
+    ) -> steward_proto::Page<T> {
+        let (next, previous) = self.page_links(page, count);
+        steward_proto::Page {
+            count,
+            next,
+            previous,
+            results,
+        }
+    }
+
     /// `next` and `previous` of a page: this request's URL with `limit`/`offset` replaced.
     /// `previous` drops `offset` when it would be 0, as Django REST framework does.
     pub fn page_links(&self, page: PageRequest, count: u64) -> (Option<String>, Option<String>) {

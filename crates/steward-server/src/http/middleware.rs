@@ -95,6 +95,31 @@ mod tests {
         normalize_path(req).uri().to_string()
     }
 
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope() {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        async fn boom() -> &'static str {
+            panic!("kaboom")
+        }
+        let app = axum::Router::new()
+            .route("/boom", axum::routing::get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ));
+        let req = Request::builder().uri("/boom").body(Body::empty()).unwrap();
+        let response = app.oneshot(req).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["status"], 500);
+        assert!(body["errors"].is_array());
+        assert!(
+            !body["message"].as_str().unwrap().contains("kaboom"),
+            "the cause is not leaked"
+        );
+    }
+
     #[test]
     fn api_paths_get_their_trailing_slash() {
         assert_eq!(path_of("/api/v1/token-info"), "/api/v1/token-info/");

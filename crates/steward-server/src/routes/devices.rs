@@ -164,13 +164,11 @@ async fn list_devices(
     let page = params.page(state.settings.max_page_size)?;
     let filter = device_filter(&params)?;
     let (count, devices) = state.store.devices(eid, &filter, page).await?;
-    let (next, previous) = links.page_links(page, count);
-    Ok(Json(Page {
+    Ok(Json(links.page(
+        page,
         count,
-        next,
-        previous,
-        results: devices.into_iter().map(|d| render(&links, d)).collect(),
-    }))
+        devices.into_iter().map(|d| render(&links, d)).collect(),
+    )))
 }
 
 #[utoipa::path(
@@ -358,13 +356,11 @@ async fn device_apps(
         .store
         .device_apps(eid, path.device_id, &filter, page)
         .await?;
-    let (next, previous) = links.page_links(page, count);
-    Ok(Json(Page {
+    Ok(Json(links.page(
+        page,
         count,
-        next,
-        previous,
-        results: apps.into_iter().map(render_app).collect(),
-    }))
+        apps.into_iter().map(render_app).collect(),
+    )))
 }
 
 #[utoipa::path(
@@ -438,39 +434,39 @@ async fn app_installs(
         .store
         .app_installs(eid, path.device_id, &filter, page)
         .await?;
-    let (next, previous) = links.page_links(page, count);
     let device_url = links.device(eid, path.device_id);
     let enterprise_url = links.enterprise(eid);
-    Ok(Json(Page {
-        count,
-        next,
-        previous,
-        results: installs
-            .into_iter()
-            .map(|i| AppInstall {
-                id: i.id,
-                application: AppInstallApplication {
-                    application_name: i.application_name,
-                    package_name: i.package_name,
-                    version: AppInstallVersion {
-                        app_version_id: i.app_version_id,
-                        version_code: i.version_code,
-                        version_name: i.version_name,
-                        build_number: None,
-                        hash_string: None,
+    Ok(Json(
+        links.page(
+            page,
+            count,
+            installs
+                .into_iter()
+                .map(|i| AppInstall {
+                    id: i.id,
+                    application: AppInstallApplication {
+                        application_name: i.application_name,
+                        package_name: i.package_name,
+                        version: AppInstallVersion {
+                            app_version_id: i.app_version_id,
+                            version_code: i.version_code,
+                            version_name: i.version_name,
+                            build_number: None,
+                            hash_string: None,
+                        },
+                        is_enabled: true,
                     },
-                    is_enabled: true,
-                },
-                install_state: i.install_state,
-                reason_details: i.reason_details,
-                created_on: i.created_on,
-                updated_on: i.updated_on,
-                is_active: true,
-                enterprise: enterprise_url.clone(),
-                device: device_url.clone(),
-            })
-            .collect(),
-    }))
+                    install_state: i.install_state,
+                    reason_details: i.reason_details,
+                    created_on: i.created_on,
+                    updated_on: i.updated_on,
+                    is_active: true,
+                    enterprise: enterprise_url.clone(),
+                    device: device_url.clone(),
+                })
+                .collect(),
+        ),
+    ))
 }
 
 /// The device's event feed, newest first: enrolment, connections, presence changes,
@@ -494,20 +490,20 @@ async fn event_feed(
     let eid = caller.enterprise(path.enterprise_id)?;
     let page = params.page(state.settings.max_page_size)?;
     let (count, events) = state.store.device_events(eid, path.device_id, page).await?;
-    let (next, previous) = links.page_links(page, count);
-    Ok(Json(Page {
-        count,
-        next,
-        previous,
-        results: events
-            .into_iter()
-            .map(|e| DeviceEvent {
-                id: e.id,
-                device: e.device_id,
-                event: e.kind,
-                data: json_or_empty(&e.data),
-                created_on: e.created_on,
-            })
-            .collect(),
-    }))
+    Ok(Json(
+        links.page(
+            page,
+            count,
+            events
+                .into_iter()
+                .map(|e| DeviceEvent {
+                    id: e.id,
+                    device: e.device_id,
+                    event: e.kind,
+                    data: json_or_empty(&e.data),
+                    created_on: e.created_on,
+                })
+                .collect(),
+        ),
+    ))
 }

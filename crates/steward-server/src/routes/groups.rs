@@ -83,13 +83,11 @@ async fn list_groups(
         name: params.text("name", MAX_NAME_LEN)?,
     };
     let (count, groups) = state.store.groups(eid, &filter, page).await?;
-    let (next, previous) = links.page_links(page, count);
-    Ok(Json(Page {
+    Ok(Json(links.page(
+        page,
         count,
-        next,
-        previous,
-        results: groups.into_iter().map(|g| render(&links, g)).collect(),
-    }))
+        groups.into_iter().map(|g| render(&links, g)).collect(),
+    )))
 }
 
 fn check_name(errors: &mut FieldErrors, name: Option<&str>, required: bool) {
