@@ -1,0 +1,416 @@
+//! The device command catalog: every command of Esper's Commands V2 (37 names) with the rules
+//! for its `command_args`, shared by the legacy and the V2 endpoints.
+
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{FieldErrors, Invalid};
+
+/// How one argument is checked.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// A non-blank string of at most this many characters.
+    Text(usize),
+    /// A UUID string.
+    Id,
+    Bool,
+    /// A whole number in the range.
+    Int(i64, i64),
+    /// A screen-off timeout in ms: -1 (never) or 5,000 to 1,800,000.
+    ScreenTimeout,
+    /// One of these strings.
+    OneOf(&'static [&'static str]),
+    /// A JSON object.
+    Object,
+    /// A time-zone name such as `Europe/Berlin` or `UTC`.
+    TimeZone,
+    /// A locale `xx[_Zzzz]_yy`.
+    Locale,
+    /// An IPv4 address.
+    Ipv4,
+}
+
+/// (name, required arguments, optional arguments)
+type Spec = (
+    &'static str,
+    &'static [(&'static str, Rule)],
+    &'static [(&'static str, Rule)],
+);
+
+const PACKAGE: (&str, Rule) = ("package_name", Rule::Text(255));
+const GRANT_STATES: &[&str] = &[
+    "PERMISSION_GRANT_STATE_DEFAULT",
+    "PERMISSION_GRANT_STATE_DENIED",
+    "PERMISSION_GRANT_STATE_GRANTED",
+];
+
+/// Every command with its argument rules (seed 004 and the catalog's table of V0DeviceCommandEnum).
+const CATALOG: &[Spec] = &[
+    ("ADD_TO_WHITELIST", &[PACKAGE], &[]),
+    ("ADD_WIFI_AP", &[("wifi_access_points", Rule::Object)], &[]),
+    ("BEEP_DEVICE", &[], &[("duration", Rule::Int(1, 600))]),
+    ("CAPTURE_SCREENSHOT", &[], &[("tag", Rule::Text(255))]),
+    ("CLEAR_APP_DATA", &[PACKAGE], &[]),
+    ("CONVERGE", &[], &[]),
+    ("INSTALL", &[("app_version", Rule::Id)], &[]),
+    ("LOCK", &[], &[]),
+    (
+        "NOTIFY_DEVICE",
+        &[("title", Rule::Text(255)), ("message", Rule::Text(4096))],
+        &[("url", Rule::Text(2048))],
+    ),
+    ("REBOOT", &[], &[]),
+    ("REMOVE_FROM_WHITELIST", &[PACKAGE], &[]),
+    (
+        "REMOVE_WIFI_AP",
+        &[("wifi_access_points", Rule::Object)],
+        &[],
+    ),
+    (
+        "RESET_LOCKSCREEN_PASSWORD",
+        &[("new_lockscreen_password", Rule::Text(255))],
+        &[],
+    ),
+    (
+        "SET_APP_NOTIFICATIONS",
+        &[
+            PACKAGE,
+            (
+                "app_notifications_state",
+                Rule::OneOf(&["ENABLED", "DISABLED"]),
+            ),
+        ],
+        &[],
+    ),
+    (
+        "SET_APP_PERMISSION",
+        &[
+            PACKAGE,
+            ("permission", Rule::Text(255)),
+            ("grant_state", Rule::OneOf(GRANT_STATES)),
+        ],
+        &[],
+    ),
+    (
+        "SET_APP_STATE",
+        &[
+            PACKAGE,
+            ("app_state", Rule::OneOf(&["SHOW", "HIDE", "DISABLE"])),
+        ],
+        &[],
+    ),
+    (
+        "SET_BLUETOOTH_STATE",
+        &[("bluetooth_state", Rule::Bool)],
+        &[],
+    ),
+    (
+        "SET_BRIGHTNESS_SCALE",
+        &[("brightness_value", Rule::Int(1, 100))],
+        &[],
+    ),
+    ("SET_DEVICE_LANGUAGE", &[("locale", Rule::Locale)], &[]),
+    (
+        "SET_DEVICE_LOCKDOWN_STATE",
+        &[
+            ("state", Rule::OneOf(&["LOCKED", "UNLOCKED"])),
+            ("message", Rule::Text(1024)),
+        ],
+        &[],
+    ),
+    (
+        "SET_ETHERNET_SETTINGS",
+        &[],
+        &[("ethernet_settings", Rule::Object)],
+    ),
+    ("SET_GPS_STATE", &[("gps_state", Rule::Int(0, 4))], &[]),
+    ("SET_KIOSK_APP", &[PACKAGE], &[]),
+    ("SET_NEW_POLICY", &[("policy_url", Rule::Text(2048))], &[]),
+    (
+        "SET_ROTATION_STATE",
+        &[("rotate_state", Rule::Int(0, 2))],
+        &[],
+    ),
+    (
+        "SET_SCREEN_OFF_TIMEOUT",
+        &[("screen_off_timeout", Rule::ScreenTimeout)],
+        &[],
+    ),
+    (
+        "SET_STATIC_IP",
+        &[
+            ("interface", Rule::Text(64)),
+            ("dhcp_enabled", Rule::Bool),
+            ("static_ip", Rule::Ipv4),
+            ("primary_dns", Rule::Ipv4),
+            ("subnet_mask", Rule::Ipv4),
+            ("gateway", Rule::Ipv4),
+        ],
+        &[("secondary_dns", Rule::Ipv4)],
+    ),
+    (
+        "SET_STREAM_VOLUME",
+        &[
+            ("stream", Rule::Int(0, 3)),
+            ("volume_level", Rule::Int(0, 100)),
+        ],
+        &[],
+    ),
+    ("SET_TIMEZONE", &[("timezone_string", Rule::TimeZone)], &[]),
+    ("SET_WIFI_STATE", &[("wifi_state", Rule::Bool)], &[]),
+    ("UNINSTALL", &[PACKAGE], &[]),
+    ("UPDATE_BLUEPRINT", &[], &[]),
+    (
+        "UPDATE_DEVICE_CONFIG",
+        &[("custom_settings_config", Rule::Object)],
+        &[],
+    ),
+    ("UPDATE_HEARTBEAT", &[], &[]),
+    ("UPDATE_LATEST_DPC", &[], &[]),
+    (
+        "USE_ONLY_SAVED_WIFI_AP",
+        &[("use_only_saved_ap", Rule::Bool)],
+        &[],
+    ),
+    (
+        "WIPE",
+        &[],
+        &[
+            ("wipe_external_storage", Rule::Bool),
+            ("wipe_FRP", Rule::Bool),
+        ],
+    ),
+];
+
+/// Every command name, sorted.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    CATALOG.iter().map(|(name, _, _)| *name)
+}
+
+fn spec(name: &str) -> Option<&'static Spec> {
+    CATALOG.iter().find(|(n, _, _)| *n == name)
+}
+
+fn check(errors: &mut FieldErrors, field: &str, value: &Value, rule: Rule) {
+    let path = format!("command_args.{field}");
+    let ok = match rule {
+        Rule::Text(max) => match value.as_str() {
+            Some(s) => {
+                errors.optional_text(&path, Some(s), 1, max);
+                true
+            }
+            None => false,
+        },
+        Rule::Id => value.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok()),
+        Rule::Bool => value.is_boolean(),
+        Rule::Int(lo, hi) => value.as_i64().is_some_and(|n| (lo..=hi).contains(&n)),
+        Rule::ScreenTimeout => value
+            .as_i64()
+            .is_some_and(|n| n == -1 || (5000..=1_800_000).contains(&n)),
+        Rule::OneOf(allowed) => value.as_str().is_some_and(|s| allowed.contains(&s)),
+        Rule::Object => value.is_object() || value.is_array(),
+        Rule::TimeZone => value.as_str().is_some_and(is_time_zone),
+        Rule::Locale => value.as_str().is_some_and(is_locale),
+        Rule::Ipv4 => value
+            .as_str()
+            .is_some_and(|s| s.parse::<std::net::Ipv4Addr>().is_ok()),
+    };
+    if !ok {
+        errors.add(path, describe(rule));
+    }
+}
+
+fn describe(rule: Rule) -> String {
+    match rule {
+        Rule::Text(max) => format!("must be a text of 1 to {max} characters"),
+        Rule::Id => "must be an id (UUID)".into(),
+        Rule::Bool => "must be true or false".into(),
+        Rule::Int(lo, hi) => format!("must be a whole number from {lo} to {hi}"),
+        Rule::ScreenTimeout => "must be -1 or a whole number from 5000 to 1800000".into(),
+        Rule::OneOf(allowed) => format!("must be one of {}", allowed.join(", ")),
+        Rule::Object => "must be a JSON object".into(),
+        Rule::TimeZone => "must be a time-zone name such as Europe/Berlin".into(),
+        Rule::Locale => "must be a locale such as en_US or sr_Latn_RS".into(),
+        Rule::Ipv4 => "must be an IPv4 address".into(),
+    }
+}
+
+fn is_time_zone(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && !s.starts_with('/')
+        && !s.contains("..")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        && s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+fn is_locale(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['_', '-']).collect();
+    let lang = |p: &str| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_lowercase());
+    let script = |p: &str| p.len() == 4 && p.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    let country = |p: &str| p.len() == 2 && p.chars().all(|c| c.is_ascii_uppercase());
+    match parts.as_slice() {
+        [l, c] => lang(l) && country(c),
+        [l, s, c] => lang(l) && script(s) && country(c),
+        _ => false,
+    }
+}
+
+/// Checks a command and its arguments. Unknown arguments are ignored (clients send the whole
+/// CommandArgs model with nulls dropped); a null counts as absent.
+pub fn validate_command(command: &str, args: Option<&Map<String, Value>>) -> Result<(), Invalid> {
+    let Some((_, required, optional)) = spec(command) else {
+        return Err(Invalid::field(
+            "command",
+            format!("{command:?} is not a known command"),
+        ));
+    };
+    let empty = Map::new();
+    let args = args.unwrap_or(&empty);
+    let mut errors = FieldErrors::new();
+    for (field, rule) in *required {
+        match args.get(*field).filter(|v| !v.is_null()) {
+            Some(v) => check(&mut errors, field, v, *rule),
+            None => errors.add(
+                format!("command_args.{field}"),
+                format!("{command} requires it"),
+            ),
+        }
+    }
+    for (field, rule) in *optional {
+        if let Some(v) = args.get(*field).filter(|v| !v.is_null()) {
+            check(&mut errors, field, v, *rule);
+        }
+    }
+    errors.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn fails_on(command: &str, a: Value, field: &str) {
+        let err = validate_command(command, Some(&args(a))).unwrap_err();
+        assert!(
+            err.0
+                .iter()
+                .any(|(f, _)| f == &format!("command_args.{field}")),
+            "{command}: {err}"
+        );
+    }
+
+    #[test]
+    fn the_catalog_has_every_command_once() {
+        let names: Vec<&str> = command_names().collect();
+        assert_eq!(names.len(), 37);
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, names, "sorted and unique");
+    }
+
+    #[test]
+    fn good_arguments_pass() {
+        for (command, a) in [
+            ("REBOOT", json!({})),
+            (
+                "INSTALL",
+                json!({"app_version": "0f0e0d0c-0b0a-4908-8706-050403020100"}),
+            ),
+            ("SET_BRIGHTNESS_SCALE", json!({"brightness_value": 100})),
+            ("SET_SCREEN_OFF_TIMEOUT", json!({"screen_off_timeout": -1})),
+            (
+                "SET_SCREEN_OFF_TIMEOUT",
+                json!({"screen_off_timeout": 60000}),
+            ),
+            ("SET_STREAM_VOLUME", json!({"stream": 3, "volume_level": 0})),
+            (
+                "SET_TIMEZONE",
+                json!({"timezone_string": "America/Argentina/Buenos_Aires"}),
+            ),
+            ("SET_DEVICE_LANGUAGE", json!({"locale": "sr_Latn_RS"})),
+            (
+                "NOTIFY_DEVICE",
+                json!({"title": "Hi", "message": "Closing at 6", "url": null}),
+            ),
+            (
+                "WIPE",
+                json!({"wipe_external_storage": false, "wipe_FRP": true, "brightness_value": null}),
+            ),
+            (
+                "SET_STATIC_IP",
+                json!({"interface": "eth0", "dhcp_enabled": false, "static_ip": "10.0.0.5", "primary_dns": "10.0.0.1", "subnet_mask": "255.255.255.0", "gateway": "10.0.0.1"}),
+            ),
+        ] {
+            assert!(
+                validate_command(command, Some(&args(a.clone()))).is_ok(),
+                "{command} {a}"
+            );
+        }
+        assert!(validate_command("LOCK", None).is_ok());
+    }
+
+    #[test]
+    fn bad_arguments_name_the_field() {
+        fails_on("INSTALL", json!({}), "app_version");
+        fails_on("INSTALL", json!({"app_version": "nope"}), "app_version");
+        fails_on(
+            "SET_BRIGHTNESS_SCALE",
+            json!({"brightness_value": 0}),
+            "brightness_value",
+        );
+        fails_on(
+            "SET_BRIGHTNESS_SCALE",
+            json!({"brightness_value": "50"}),
+            "brightness_value",
+        );
+        fails_on(
+            "SET_SCREEN_OFF_TIMEOUT",
+            json!({"screen_off_timeout": 10}),
+            "screen_off_timeout",
+        );
+        fails_on(
+            "SET_STREAM_VOLUME",
+            json!({"stream": 4, "volume_level": 5}),
+            "stream",
+        );
+        fails_on(
+            "SET_APP_STATE",
+            json!({"package_name": "a", "app_state": "EXPLODE"}),
+            "app_state",
+        );
+        fails_on(
+            "SET_TIMEZONE",
+            json!({"timezone_string": "../etc/passwd"}),
+            "timezone_string",
+        );
+        fails_on(
+            "SET_DEVICE_LANGUAGE",
+            json!({"locale": "english"}),
+            "locale",
+        );
+        fails_on(
+            "UNINSTALL",
+            json!({"package_name": "x".repeat(300)}),
+            "package_name",
+        );
+        fails_on(
+            "SET_WIFI_STATE",
+            json!({"wifi_state": "true"}),
+            "wifi_state",
+        );
+        fails_on(
+            "SET_STATIC_IP",
+            json!({"interface": "eth0", "dhcp_enabled": false, "static_ip": "999.1.1.1", "primary_dns": "1.1.1.1", "subnet_mask": "255.0.0.0", "gateway": "1.1.1.1"}),
+            "static_ip",
+        );
+        let err = validate_command("MAKE_COFFEE", None).unwrap_err();
+        assert_eq!(err.0[0].0, "command");
+    }
+}
