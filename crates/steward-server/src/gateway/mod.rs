@@ -93,6 +93,13 @@ async fn connect(
     let Some(secret) = secret else {
         return ApiError::Unauthorized("A device credential is required.".into()).into_response();
     };
+    // The same per-credential allowance as API keys: a device stuck in a reconnect loop, or
+    // someone trying credentials, cannot hammer the database.
+    if let Some(limiter) = &state.limiter
+        && let Err(e) = limiter.check(&format!("device:{}", hash_secret(secret)))
+    {
+        return e.into_response();
+    }
     let device = match state.store.authenticate_device(secret).await {
         Ok(Some(device)) => device,
         Ok(None) => {

@@ -683,3 +683,34 @@ async fn the_agent_survives_a_server_restart() {
     assert!(task.await.unwrap().is_ok());
     second.stop().await;
 }
+
+#[tokio::test]
+async fn device_connections_are_rate_limited_per_credential() {
+    let settings = || ServerSettings {
+        rate_limit: steward_server::RateLimit {
+            requests: 3,
+            window: Duration::from_secs(60),
+        },
+        ..fast()
+    };
+    for s in servers_with(settings).await {
+        let url = format!("{}/agent/v1/connect", s.origin.replace("http", "ws"));
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let mut request = url.clone().into_client_request().unwrap();
+            request
+                .headers_mut()
+                .insert("authorization", "Bearer dev_guess".parse().unwrap());
+            let err = tokio_tungstenite::connect_async(request).await.unwrap_err();
+            statuses.push(if err.to_string().contains("429") {
+                429
+            } else if err.to_string().contains("401") {
+                401
+            } else {
+                0
+            });
+        }
+        assert_eq!(statuses, [401, 401, 401, 429]);
+        s.stop().await;
+    }
+}
