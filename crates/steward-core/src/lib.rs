@@ -1,5 +1,6 @@
 //! Steward's domain rules, free of I/O: what a valid request is, before anything is stored.
 
+pub mod command_state;
 pub mod commands;
 pub mod groups;
 pub mod pagination;
