@@ -5,6 +5,7 @@ pub mod commands;
 pub mod groups;
 pub mod pagination;
 pub mod query;
+pub mod schedule;
 pub mod validate;
 
 pub use validate::{FieldErrors, Invalid};
