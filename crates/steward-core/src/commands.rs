@@ -182,6 +182,23 @@ const CATALOG: &[Spec] = &[
     ),
 ];
 
+/// Shortest and longest time a command may take before it ends in `Command TimeOut`.
+pub const MIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2 * 60);
+pub const MAX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3 * 24 * 3600);
+
+/// How long a command of this kind may take once sent, before it times out: short for quick
+/// device actions, long for installs (large downloads on slow links) and wipes.
+pub fn default_timeout(command: &str) -> std::time::Duration {
+    let minutes = match command {
+        "UPDATE_HEARTBEAT" | "LOCK" | "BEEP_DEVICE" | "NOTIFY_DEVICE" | "CAPTURE_SCREENSHOT" => 2,
+        "REBOOT" | "SET_TIMEZONE" | "SET_DEVICE_LANGUAGE" | "UPDATE_DEVICE_CONFIG" => 30,
+        "INSTALL" | "UNINSTALL" | "UPDATE_LATEST_DPC" | "UPDATE_BLUEPRINT" | "CONVERGE" => 24 * 60,
+        "WIPE" => 3 * 24 * 60,
+        _ => 60,
+    };
+    std::time::Duration::from_secs(minutes * 60).clamp(MIN_TIMEOUT, MAX_TIMEOUT)
+}
+
 /// Every command name, sorted.
 pub fn command_names() -> impl Iterator<Item = &'static str> {
     CATALOG.iter().map(|(name, _, _)| *name)
@@ -313,6 +330,17 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted, names, "sorted and unique");
+    }
+
+    #[test]
+    fn timeouts_lie_between_two_minutes_and_three_days() {
+        for name in command_names() {
+            let t = default_timeout(name);
+            assert!((MIN_TIMEOUT..=MAX_TIMEOUT).contains(&t), "{name}: {t:?}");
+        }
+        assert_eq!(default_timeout("UPDATE_HEARTBEAT"), MIN_TIMEOUT);
+        assert_eq!(default_timeout("WIPE"), MAX_TIMEOUT);
+        assert!(default_timeout("INSTALL") > default_timeout("REBOOT"));
     }
 
     #[test]
