@@ -102,7 +102,11 @@ class Server:
             ],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
-        self.wait_healthy()
+        try:
+            self.wait_healthy()
+        except Exception:
+            self.stop()
+            raise
 
     def admin(self, *args):
         return last_line([STEWARD, "--database-url", self.database_url, *args])
@@ -216,6 +220,13 @@ class Fleet:
             ],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
+        try:
+            self._wait_connected(server, folder)
+        except Exception:
+            self.stop()
+            raise
+
+    def _wait_connected(self, server, folder):
         api = esperclient.DeviceApi(server.sdk())
         deadline = time.time() + 60
         while time.time() < deadline:

@@ -70,7 +70,20 @@ fn wait_healthy(base: &str) {
     panic!("server at {base} did not become healthy");
 }
 
-fn terminate(mut child: Child) -> std::process::ExitStatus {
+/// A child process killed when dropped, so a failed test leaves no server behind.
+struct Guard(Option<Child>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn terminate(mut guard: Guard) -> std::process::ExitStatus {
+    let mut child = guard.0.take().unwrap();
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -176,6 +189,7 @@ fn first_start_creates_an_enterprise_and_prints_a_working_key_then_stops_on_sigt
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let child = Guard(Some(child));
     let mut key = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
@@ -232,6 +246,7 @@ fn settings_come_from_flags_then_environment_then_the_file() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let child = Guard(Some(child));
     wait_healthy(&format!("http://127.0.0.1:{file_port}"));
     assert!(dir.path().join("data/steward.db").exists());
     assert!(terminate(child).success());
@@ -243,6 +258,7 @@ fn settings_come_from_flags_then_environment_then_the_file() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let child = Guard(Some(child));
     wait_healthy(&format!("http://127.0.0.1:{env_port}"));
     assert!(terminate(child).success());
 

@@ -76,8 +76,20 @@ fn last_line(out: &std::process::Output) -> String {
         .to_string()
 }
 
-fn serve(data: &std::path::Path, port: u16) -> Child {
-    steward(data)
+/// A server process that is killed if the test ends early, so no process outlives a failed run.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn serve(data: &std::path::Path, port: u16) -> Server {
+    let child = steward(data)
         .args([
             "serve",
             "--listen",
@@ -88,7 +100,8 @@ fn serve(data: &std::path::Path, port: u16) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Server(Some(child))
 }
 
 fn wait_healthy(port: u16) {
@@ -102,7 +115,8 @@ fn wait_healthy(port: u16) {
     panic!("server did not start");
 }
 
-fn terminate(mut child: Child) {
+fn terminate(mut server: Server) {
+    let mut child = server.0.take().unwrap();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
