@@ -93,6 +93,7 @@ fn terminate(mut guard: Guard) -> std::process::ExitStatus {
         }
         if Instant::now() > deadline {
             child.kill().unwrap();
+            let _ = child.wait();
             panic!("server did not stop on SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(50));

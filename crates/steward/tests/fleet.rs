@@ -129,6 +129,7 @@ fn terminate(mut server: Server) {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
+    let _ = child.wait();
     panic!("server did not stop on SIGTERM");
 }
 
