@@ -4,7 +4,7 @@ unchanged espercli."""
 
 import json
 import os
-import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +15,8 @@ from pathlib import Path
 import esperclient
 import pytest
 import trustme
+
+from helpers import unique
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -30,9 +32,17 @@ def free_port():
         return s.getsockname()[1]
 
 
-def last_line(args, **kwargs):
-    out = subprocess.run(args, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kwargs)
-    return out.stdout.strip().splitlines()[-1]
+def output(args, allow_empty=False):
+    out = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    if out.returncode != 0 or not (allow_empty or out.stdout.strip()):
+        raise RuntimeError(f"{' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out.stdout
+
+
+# For the closing summary (see pytest_terminal_summary): why the PostgreSQL half did not run,
+# and where the session servers' logs are.
+PG_SKIPPED = []
+SERVER_LOGS = []
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +76,7 @@ class PgDatabase:
             if os.environ.get("CI"):
                 pytest.fail(message + " (CI must run the PostgreSQL half)")
             print("\n!!!!!!!! SKIPPING PostgreSQL compatibility tests: " + message, file=sys.stderr)
+            PG_SKIPPED.append(message)
             pytest.skip(message)
         base = PG_ADMIN.rsplit("/", 1)[0]
         self.url = f"{base}/{self.name}"
@@ -78,38 +89,78 @@ class PgDatabase:
 
 
 class Server:
-    """`steward serve` over HTTPS on a free port, with two enterprises and a key for each."""
+    """`steward serve` over HTTPS on a free port, with two enterprises and a key for each (made
+    with the admin commands before the server starts). Its output goes to server.log in its
+    folder; a failed test's report shows what it logged meanwhile."""
 
-    def __init__(self, backend, tls, folder):
+    def __init__(self, backend, tls, folder, https=True, public_url=None):
         self.backend = backend
         self.folder = folder
         self.tls = tls
+        self.https = https
+        self.public_url = public_url
         self.pg = PgDatabase() if backend == "postgres" else None
-        self.database_url = self.pg.url if self.pg else f"sqlite://{folder}/steward.db"
+        self.process = None
+        self.log = None
+        try:
+            self._start(folder, tls)
+        except BaseException:
+            # Nothing is left behind when the server cannot start: no process, no database.
+            self.stop()
+            raise
+
+    def _start(self, folder, tls):
+        self.database_url = self.pg.url if self.pg else f"sqlite://{folder}/steward.db?mode=rwc"
         self.port = free_port()
-        self.base = f"https://127.0.0.1:{self.port}"
+        self.base = f"{'https' if self.https else 'http'}://127.0.0.1:{self.port}"
+        self.public_url = self.public_url or self.base
         self.enterprise = self.admin("enterprise", "create", "--name", "Compat Retail")
         self.key = self.admin("apikey", "create", "--enterprise", self.enterprise, "--name", "compat")
         self.other_enterprise = self.admin("enterprise", "create", "--name", "Someone Else")
         self.other_key = self.admin("apikey", "create", "--enterprise", self.other_enterprise)
-        self.log = open(folder / "server.log", "w")
+        self.log = open(folder / "server.log", "a")
+        self.serve()
+
+    def serve(self):
+        """Starts `steward serve` (again) on the server's database and port; waits until healthy."""
+        tls = ["--tls-cert", self.tls["cert"], "--tls-key", self.tls["key"]] if self.https else []
         self.process = subprocess.Popen(
             [
-                STEWARD, "--database-url", self.database_url, "--data-dir", str(folder),
-                "serve", "--listen", f"127.0.0.1:{self.port}", "--public-url", self.base,
-                "--tls-cert", tls["cert"], "--tls-key", tls["key"],
+                STEWARD, "--database-url", self.database_url, "--data-dir", str(self.folder),
+                "serve", "--listen", f"127.0.0.1:{self.port}", "--public-url", self.public_url, *tls,
                 "--heartbeat-interval", "2", "--telemetry-interval", "2", "--device-inactive-after", "6",
             ],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
+        self.wait_healthy()
+
+    def halt(self, sig=signal.SIGTERM, timeout=30):
+        """Stops the serve process with `sig`; returns its exit code, or None when it had to be
+        killed after `timeout` seconds."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
         try:
-            self.wait_healthy()
-        except Exception:
-            self.stop()
-            raise
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            return None
 
     def admin(self, *args):
-        return last_line([STEWARD, "--database-url", self.database_url, *args])
+        """Runs `steward ARGS` on the server's database; returns the last line it printed."""
+        return self.admin_output(*args).strip().splitlines()[-1]
+
+    def admin_output(self, *args, allow_empty=False):
+        return output([STEWARD, "--database-url", self.database_url, "--data-dir", str(self.folder), *args], allow_empty)
+
+    def new_tenant(self, name=None):
+        """A new enterprise with one API key, made by the admin commands on the running server's
+        database, so that a test owns everything it counts and changes."""
+        return Tenant(self, name or unique("Tenant"))
+
+    def log_text(self):
+        return (self.folder / "server.log").read_text(errors="replace")
 
     def wait_healthy(self):
         import urllib.request
@@ -117,16 +168,19 @@ class Server:
 
         context = ssl.create_default_context(cafile=self.tls["ca"])
         deadline = time.time() + 30
+        last_error = None
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("steward serve exited:\n" + (self.folder / "server.log").read_text())
+                raise RuntimeError("steward serve exited:\n" + self.log_text())
             try:
                 with urllib.request.urlopen(f"{self.base}/healthz", context=context, timeout=2) as r:
                     if r.status == 200:
                         return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("steward serve did not become healthy")
+                    last_error = f"HTTP {r.status}"
+            except OSError as e:
+                last_error = e
+            time.sleep(0.1)
+        raise RuntimeError(f"steward serve did not become healthy in 30 s ({last_error}):\n" + self.log_text())
 
     def sdk(self, key=None):
         cfg = esperclient.Configuration()
@@ -137,24 +191,34 @@ class Server:
         return esperclient.ApiClient(cfg)
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        self.halt()
+        if self.log is not None:
+            self.log.close()
         if self.pg:
             self.pg.drop()
+
+
+class Tenant:
+    """An enterprise of its own with one API key (see Server.new_tenant)."""
+
+    def __init__(self, server, name):
+        self.server = server
+        self.name = name
+        self.key_name = f"{name} key"
+        self.id = server.admin("enterprise", "create", "--name", name)
+        self.key = server.admin("apikey", "create", "--enterprise", self.id, "--name", self.key_name)
+
+    def sdk(self, key=None):
+        return self.server.sdk(key or self.key)
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 def server(request, tls, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"steward-{request.param}")
     srv = Server(request.param, tls, folder)
+    SERVER_LOGS.append(folder / "server.log")
     yield srv
     srv.stop()
-    if request.session.testsfailed:
-        print(f"\n--- server log ({request.param}) ---\n" + (folder / "server.log").read_text()[-5000:])
 
 
 class Cli:
@@ -184,10 +248,36 @@ class Cli:
             raise AssertionError(f"espercli {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
+    def preconfigure(self, key, enterprise, environment="compat"):
+        config = {"environment": environment, "api_key": key, "enterprise_id": enterprise}
+        with open(self.env["ESPER_CREDS_FILE"], "w") as f:
+            json.dump({"_default": {"1": {"config": config}}}, f)
+
     def json(self, *args):
         out = self.run(*args, "--json").stdout
         start = min(i for i in (out.find("{"), out.find("[")) if i >= 0)
         return json.loads(out[start:])
+
+
+@pytest.fixture
+def tenant(server):
+    """A fresh enterprise and key for one test."""
+    return server.new_tenant()
+
+
+@pytest.fixture
+def other_tenant(server):
+    """A second fresh enterprise, for checks across enterprises."""
+    return server.new_tenant(unique("Elsewhere"))
+
+
+@pytest.fixture
+def tenant_cli(server, tenant, tmp_path):
+    """espercli configured for the test's own enterprise (its credentials file written as
+    `espercli configure` writes it; test_cli.py runs `configure` itself)."""
+    runner = Cli(server, tmp_path)
+    runner.preconfigure(tenant.key, tenant.id)
+    return runner
 
 
 @pytest.fixture(scope="session")
@@ -197,10 +287,6 @@ def cli(server, tmp_path_factory):
     out = runner.run("configure", "--set", stdin=f"compat\n{server.key}\n")
     assert server.enterprise in (folder / "creds.json").read_text(), out.stdout
     return runner
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 class Fleet:
@@ -256,3 +342,40 @@ def fleet(server, tmp_path_factory):
     f = Fleet(server, tmp_path_factory.mktemp(f"fleet-{server.backend}"))
     yield f
     f.stop()
+
+
+def pytest_configure(config):
+    # esperclient 0.1.3 calls an urllib3 method that urllib3 1.26 marks as deprecated.
+    config.addinivalue_line("filterwarnings", "ignore:HTTPResponse.getheaders:DeprecationWarning")
+
+
+_LOG_OFFSET = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Attach what the test's server logged while the test ran to the report of a failed test."""
+    outcome = yield
+    report = outcome.get_result()
+    server = item.funcargs.get("server") if hasattr(item, "funcargs") else None
+    if not isinstance(server, Server):
+        return
+    log = server.folder / "server.log"
+    if report.when == "setup":
+        item.stash[_LOG_OFFSET] = log.stat().st_size if log.exists() else 0
+    elif report.failed and log.exists():
+        with open(log, "rb") as f:
+            f.seek(item.stash.get(_LOG_OFFSET, 0))
+            text = f.read().decode(errors="replace")
+        lines = text.splitlines()[-200:]
+        report.sections.append((f"steward serve log ({server.backend}) during the test", "\n".join(lines) or "(nothing)"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if terminalreporter.stats.get("failed") or terminalreporter.stats.get("error"):
+        for log in SERVER_LOGS:
+            terminalreporter.write_line(f"steward serve log: {log}")
+    for message in PG_SKIPPED:
+        terminalreporter.write_sep("!", "PostgreSQL half of the compatibility suite SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(message)
+        terminalreporter.write_line("Start PostgreSQL on 127.0.0.1:5432 (user postgres, trust) or set STEWARD_TEST_PG_URL.")

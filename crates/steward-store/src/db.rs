@@ -251,6 +251,20 @@ impl Tx {
         }))
     }
 
+    /// Serialises the transactions that change one enterprise's group tree: their checks (name
+    /// taken? would this move make a cycle?) read rows that a parallel transaction may be about
+    /// to change. On PostgreSQL the enterprise row is locked until commit; SQLite already runs
+    /// one writer at a time.
+    pub(crate) async fn lock_enterprise(&mut self, enterprise_id: uuid::Uuid) -> Result<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT 1 FROM enterprises WHERE id = $1 FOR UPDATE")
+                .bind(enterprise_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,

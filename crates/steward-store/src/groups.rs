@@ -221,6 +221,7 @@ impl Store {
         device_ids: &[Uuid],
     ) -> Result<Group> {
         let mut tx = self.begin().await?;
+        tx.lock_enterprise(enterprise_id).await?;
         if let Some(parent) = parent {
             let chain = ancestry(&mut tx, enterprise_id, parent).await?;
             check_placement(None, parent, &chain, 0)?;
@@ -255,6 +256,7 @@ impl Store {
 
     pub async fn rename_group(&self, enterprise_id: Uuid, id: Uuid, name: &str) -> Result<Group> {
         let mut tx = self.begin().await?;
+        tx.lock_enterprise(enterprise_id).await?;
         let row = group_row_in(&mut tx, enterprise_id, id).await?;
         if row.name != name {
             ensure_unique_name(&mut tx, enterprise_id, row.parent_id, name, Some(id)).await?;
@@ -278,6 +280,7 @@ impl Store {
         parent: Option<Uuid>,
     ) -> Result<Group> {
         let mut tx = self.begin().await?;
+        tx.lock_enterprise(enterprise_id).await?;
         let row = group_row_in(&mut tx, enterprise_id, id).await?;
         if row.parent_id != parent {
             if let Some(parent) = parent {
@@ -306,6 +309,7 @@ impl Store {
         device_ids: &[Uuid],
     ) -> Result<Group> {
         let mut tx = self.begin().await?;
+        tx.lock_enterprise(enterprise_id).await?;
         group_row_in(&mut tx, enterprise_id, id).await?;
         assign_devices(&mut tx, enterprise_id, device_ids, Some(id), None).await?;
         tx.commit().await?;
@@ -320,6 +324,7 @@ impl Store {
         device_ids: &[Uuid],
     ) -> Result<Group> {
         let mut tx = self.begin().await?;
+        tx.lock_enterprise(enterprise_id).await?;
         group_row_in(&mut tx, enterprise_id, id).await?;
         assign_devices(&mut tx, enterprise_id, device_ids, None, Some(id)).await?;
         tx.commit().await?;
@@ -329,6 +334,7 @@ impl Store {
     /// Deletes a group that has no sub-groups; its devices move up to its parent.
     pub async fn delete_group(&self, enterprise_id: Uuid, id: Uuid) -> Result<()> {
         let mut tx = self.begin().await?;
+        tx.lock_enterprise(enterprise_id).await?;
         let row = group_row_in(&mut tx, enterprise_id, id).await?;
         let children = Query::select()
             .expr(Expr::col(DeviceGroups::Id).count())

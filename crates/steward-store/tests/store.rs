@@ -424,3 +424,43 @@ async fn group_lists_filter_page_and_stay_in_their_enterprise() {
         );
     }
 }
+
+#[tokio::test]
+async fn parallel_tree_changes_cannot_break_the_rules() {
+    for db in testing::backends().await {
+        let store = db.store.clone();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        // Eight parallel creates of one name: one wins.
+        let creates: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.create_group(e, "Same", None, &[]).await.is_ok() })
+            })
+            .collect();
+        let mut won = 0;
+        for c in creates {
+            won += usize::from(c.await.unwrap());
+        }
+        assert_eq!(won, 1, "{}: one group of that name", db.label());
+        // Crossing moves: A below B and B below A at once can never both succeed.
+        for _ in 0..5 {
+            let a = store
+                .create_group(e, &format!("A{}", Uuid::new_v4()), None, &[])
+                .await
+                .unwrap()
+                .row
+                .id;
+            let b = store
+                .create_group(e, &format!("B{}", Uuid::new_v4()), None, &[])
+                .await
+                .unwrap()
+                .row
+                .id;
+            let (s1, s2) = (store.clone(), store.clone());
+            let one = tokio::spawn(async move { s1.move_group(e, a, Some(b)).await.is_ok() });
+            let two = tokio::spawn(async move { s2.move_group(e, b, Some(a)).await.is_ok() });
+            let (one, two) = (one.await.unwrap(), two.await.unwrap());
+            assert!(!(one && two), "{}: a cycle was made", db.label());
+        }
+    }
+}

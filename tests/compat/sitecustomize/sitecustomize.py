@@ -17,8 +17,8 @@ if _port:
 
     def _getaddrinfo(host, port, *args, **kwargs):
         name = host.decode() if isinstance(host, bytes) else host
-        if isinstance(name, str) and name.endswith(".esper.cloud"):
-            if port in (443, "443", "https", None):
+        if isinstance(name, str) and name.lower().rstrip(".").endswith(".esper.cloud"):
+            if port in (443, "443", b"443", "https", b"https", None):
                 port = int(_port)
             return _real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
         return _real_getaddrinfo(host, port, *args, **kwargs)
