@@ -27,8 +27,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 (cd "$root" && cargo build --locked -p steward -p steward-agent </dev/null)
-export STEWARD_BIN="$root/target/debug/steward"
-export STEWARD_AGENT_BIN="$root/target/debug/steward-agent"
+target="${CARGO_TARGET_DIR:-$root/target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+export STEWARD_BIN="$target/debug/steward"
+export STEWARD_AGENT_BIN="$target/debug/steward-agent"
 export STEWARD_COMPAT_VENV="$venv"
 
 cd "$here"

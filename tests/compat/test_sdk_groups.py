@@ -219,7 +219,7 @@ def test_add_and_remove_devices(tenant, api):
     assert api.get_group_by_id(group.id, tenant.id).device_count == 0
 
 
-def test_parallel_creates_of_one_name_make_one_group(request, server, tenant, api):
+def test_parallel_creates_of_one_name_make_one_group(tenant, api):
     parent = api.create_group(tenant.id, New(name=unique("Pair")))
     for parent_id in (None, parent.id):
         for trial in range(3):
@@ -230,7 +230,7 @@ def test_parallel_creates_of_one_name_make_one_group(request, server, tenant, ap
     assert api.get_all_groups(tenant.id, name="Twin").count == 6
 
 
-def test_crossing_moves_never_make_a_cycle(request, server, tenant, api):
+def test_crossing_moves_never_make_a_cycle(tenant, api):
     for trial in range(5):
         a = api.create_group(tenant.id, New(name=unique("A")))
         b = api.create_group(tenant.id, New(name=unique("B")))
