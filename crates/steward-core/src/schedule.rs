@@ -183,6 +183,44 @@ impl Schedule {
         }
     }
 
+    /// The zone a device reads this schedule in: its own for `device` (when it reported a
+    /// zone we know), the console's otherwise.
+    pub fn zone_for(&self, device_zone: Option<&str>, console: &TimeZone) -> TimeZone {
+        match (self.time_type, device_zone) {
+            (TimeType::Device, Some(name)) => TimeZone::get(name).unwrap_or_else(|_| console.clone()),
+            _ => console.clone(),
+        }
+    }
+
+    /// When the schedule ends, read in `zone`.
+    pub fn end(&self, zone: &TimeZone) -> Timestamp {
+        self.bounds(zone).1
+    }
+
+    /// The opening of the first window after the one open at `at` (or the next opening, if
+    /// none is open): a RECURRING command that failed in one window tries again in the next.
+    pub fn next_window_after(&self, at: Timestamp, zone: &TimeZone) -> Option<Timestamp> {
+        if !self.is_open(at, zone) {
+            return self.next_open(at, zone);
+        }
+        let local = at.to_zoned(zone.clone());
+        let date = local.date();
+        let close_day = match self.window {
+            // Without a daily window each day is a window.
+            None => date.checked_add(1.days()).ok()?,
+            Some((open, close)) if open >= close && local.time() >= open => {
+                date.checked_add(1.days()).ok()?
+            }
+            Some(_) => date,
+        };
+        let close_time = self.window.map(|(_, c)| c).unwrap_or(Time::midnight());
+        let close = zone
+            .to_ambiguous_timestamp(close_day.to_datetime(close_time))
+            .compatible()
+            .ok()?;
+        self.next_open(close, zone)
+    }
+
     /// Whether the schedule can no longer open after `at`.
     pub fn expired(&self, at: Timestamp, zone: &TimeZone) -> bool {
         at >= self.bounds(zone).1
@@ -332,6 +370,39 @@ mod tests {
             s.next_open(at("2026-03-30T00:00:00Z"), &berlin),
             Some(at("2026-04-04T20:00:00Z"))
         );
+    }
+
+    #[test]
+    fn recurring_tries_again_in_the_next_window() {
+        let s = schedule(json!({
+            "start_datetime": "2026-03-02T00:00:00Z", "end_datetime": "2026-03-05T00:00:00Z",
+            "window_start_time": "09:00", "window_end_time": "10:00"
+        }));
+        let utc = TimeZone::UTC;
+        assert_eq!(
+            s.next_window_after(at("2026-03-02T09:30:00Z"), &utc),
+            Some(at("2026-03-03T09:00:00Z"))
+        );
+        assert_eq!(
+            s.next_window_after(at("2026-03-02T11:00:00Z"), &utc),
+            Some(at("2026-03-03T09:00:00Z"))
+        );
+        assert_eq!(s.next_window_after(at("2026-03-04T09:30:00Z"), &utc), None);
+        let whole_days = schedule(
+            json!({"start_datetime": "2026-03-02T00:00:00Z", "end_datetime": "2026-03-04T00:00:00Z"}),
+        );
+        assert_eq!(
+            whole_days.next_window_after(at("2026-03-02T15:00:00Z"), &utc),
+            Some(at("2026-03-03T00:00:00Z"))
+        );
+        assert_eq!(s.end(&utc), at("2026-03-05T00:00:00Z"));
+        let device = schedule(json!({
+            "start_datetime": "2026-03-02T00:00:00Z", "end_datetime": "2026-03-05T00:00:00Z",
+            "time_type": "device"
+        }));
+        assert_eq!(device.zone_for(Some("Asia/Tokyo"), &utc), tz("Asia/Tokyo"));
+        assert_eq!(device.zone_for(Some("Not/AZone"), &utc), utc);
+        assert_eq!(s.zone_for(Some("Asia/Tokyo"), &utc), utc, "console schedules ignore the device");
     }
 
     #[test]

@@ -77,6 +77,13 @@ impl FieldErrors {
         }
     }
 
+    /// Adds every problem of an earlier check.
+    pub fn extend(&mut self, other: Invalid) {
+        for (field, problem) in other.0 {
+            self.add(field, problem);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

@@ -180,6 +180,8 @@ pub enum AgentFrame {
     },
     Heartbeat,
     Telemetry(Box<Telemetry>),
+    /// Progress or result of a command the server sent.
+    CommandStatus(CommandReport),
 }
 
 /// Frames the server sends.
@@ -194,6 +196,56 @@ pub enum ServerFrame {
     },
     /// Something the device sent was refused; the connection stays open.
     Error { message: String },
+    /// A command to run. The same command may arrive more than once (delivery is at least
+    /// once); the agent runs each `id` once and answers a repeat with what it already knows.
+    Command(Box<CommandFrame>),
+}
+
+/// One command for one device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandFrame {
+    /// The command's id on this device (a V0CommandStatus id).
+    pub id: Uuid,
+    /// The catalog name, e.g. `REBOOT`.
+    pub command: String,
+    /// `command_args` as the operator gave them, checked against the catalog; for
+    /// `RUN_CUSTOM_ACTION` the server adds the chosen option's `script` and `interpreter`.
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    /// After this long the server records `Command TimeOut`; the agent gives up too.
+    pub timeout_secs: u64,
+}
+
+/// How far a command has got on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandProgress {
+    /// Received and recorded; it will run.
+    Acknowledged,
+    /// Running.
+    InProgress,
+    Success,
+    Failure,
+}
+
+impl CommandProgress {
+    pub fn is_final(self) -> bool {
+        matches!(self, CommandProgress::Success | CommandProgress::Failure)
+    }
+}
+
+/// The agent's report on one command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandReport {
+    pub id: Uuid,
+    pub state: CommandProgress,
+    /// Why it failed, or a short note on what was done.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// What the command produced (exit code and bounded output of a script, say). A JSON
+    /// object of strings, numbers and lists, so it reads back as a Python literal.
+    #[serde(default)]
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! are `null`, never empty strings, because the SDK validates lengths of non-null strings.
 
 pub mod agent;
+pub mod command;
 pub mod device;
 pub mod enterprise;
 pub mod error;

@@ -18,5 +18,5 @@ mod state;
 pub use error::ApiError;
 pub use openapi::api_document;
 pub use serve::{app, serve};
-pub use settings::{DeviceSettings, RateLimit, ServerSettings, TlsFiles};
+pub use settings::{CommandSettings, DeviceSettings, RateLimit, ServerSettings, TlsFiles};
 pub use state::AppState;

@@ -92,6 +92,25 @@ pub async fn serve(
         receiver,
         stop_writer.clone(),
     ));
+    let dispatch_receiver = state
+        .dispatch_receiver
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take())
+        .ok_or_else(|| anyhow::anyhow!("this server state is already being served"))?;
+    let dispatcher = tokio::spawn(crate::gateway::dispatch::run_dispatcher(
+        state.clone(),
+        dispatch_receiver,
+        background.clone(),
+    ));
+    let listener_task = tokio::spawn(crate::gateway::dispatch::run_listener(
+        state.clone(),
+        background.clone(),
+    ));
+    let sweeper = tokio::spawn(crate::gateway::dispatch::run_sweeper(
+        state.clone(),
+        background.clone(),
+    ));
     let stop_background = background.clone();
     let closing = state.clone();
     tokio::spawn(async move {
@@ -141,6 +160,9 @@ pub async fn serve(
     upkeep.abort();
     background.cancel();
     let _ = presence.await;
+    let _ = dispatcher.await;
+    let _ = listener_task.await;
+    let _ = sweeper.await;
     sessions.close();
     if tokio::time::timeout(Duration::from_secs(10), sessions.wait())
         .await

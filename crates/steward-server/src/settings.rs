@@ -44,6 +44,44 @@ pub struct ServerSettings {
     pub request_timeout: Duration,
     /// What the device link asks of devices and how it judges them.
     pub devices: DeviceSettings,
+    /// How commands wait and time out.
+    pub commands: CommandSettings,
+}
+
+/// Commands: schedules, waiting and timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSettings {
+    /// The time zone `console` schedules are read in (an IANA name such as `Europe/Berlin`).
+    pub console_timezone: String,
+    /// How long a command waits for an offline device before it ends in `Command TimeOut`.
+    pub queue_expiry: Duration,
+    /// Time a device has to finish a command once sent, by command name, replacing the
+    /// built-in default for that kind (bounded to 2 minutes … 3 days).
+    pub timeouts: std::collections::BTreeMap<String, Duration>,
+    /// How often deadlines and schedules are checked.
+    pub sweep_interval: Duration,
+}
+
+impl Default for CommandSettings {
+    fn default() -> Self {
+        Self {
+            console_timezone: "UTC".into(),
+            queue_expiry: Duration::from_secs(30 * 24 * 3600),
+            timeouts: Default::default(),
+            sweep_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl CommandSettings {
+    /// How long a device has to finish `command`.
+    pub fn timeout(&self, command: &str) -> Duration {
+        use steward_core::commands::{MAX_TIMEOUT, MIN_TIMEOUT, default_timeout};
+        self.timeouts
+            .get(command)
+            .map(|d| (*d).clamp(MIN_TIMEOUT, MAX_TIMEOUT))
+            .unwrap_or_else(|| default_timeout(command))
+    }
 }
 
 /// Presence and reporting of devices.
@@ -84,6 +122,7 @@ impl Default for ServerSettings {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             devices: DeviceSettings::default(),
+            commands: CommandSettings::default(),
         }
     }
 }

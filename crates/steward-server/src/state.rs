@@ -5,6 +5,7 @@ use std::sync::Arc;
 use steward_store::Store;
 use tokio_util::task::TaskTracker;
 
+use crate::gateway::dispatch::{DispatchReceiver, Dispatcher};
 use crate::gateway::registry::Registry;
 use crate::gateway::writer::{ReportQueue, report_queue};
 use crate::http::ratelimit::KeyLimiter;
@@ -26,12 +27,18 @@ pub struct AppState {
     /// The writer's end of the queue, taken by `serve` when it starts the writer.
     pub(crate) report_receiver:
         Arc<std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<DeviceReport>>>>,
+    /// Hands announced command requests to this node's dispatcher.
+    pub(crate) dispatcher: Dispatcher,
+    pub(crate) dispatch_receiver: Arc<std::sync::Mutex<Option<DispatchReceiver>>>,
+    /// Whether this node hears PostgreSQL announcements (so it need not wake itself).
+    listening: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
     pub fn new(store: Store, settings: ServerSettings) -> Self {
         let limiter = KeyLimiter::new(settings.rate_limit).map(Arc::new);
         let (reports, receiver) = report_queue();
+        let (dispatcher, dispatch_receiver) = Dispatcher::new();
         Self {
             store,
             settings: Arc::new(settings),
@@ -40,6 +47,18 @@ impl AppState {
             sessions: TaskTracker::new(),
             reports,
             report_receiver: Arc::new(std::sync::Mutex::new(Some(receiver))),
+            dispatcher,
+            dispatch_receiver: Arc::new(std::sync::Mutex::new(Some(dispatch_receiver))),
+            listening: Arc::default(),
         }
+    }
+
+    pub(crate) fn listening(&self) -> bool {
+        self.listening.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_listening(&self, on: bool) {
+        self.listening
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 }

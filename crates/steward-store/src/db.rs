@@ -299,3 +299,46 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 }
+
+/// The PostgreSQL channel on which a node announces a new command request, so the node that
+/// holds a target device's socket sends it at once. The rows stay the truth; a lost
+/// notification only delays delivery until the next sweep.
+const COMMAND_CHANNEL: &str = "steward_commands";
+
+impl Store {
+    /// Tells every node (this one too) that a request has rows to deliver. Nothing on SQLite,
+    /// where there is one node.
+    pub async fn notify_command(&self, request_id: uuid::Uuid) -> Result<()> {
+        if let Pools::Postgres(pool) = &self.pools {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(COMMAND_CHANNEL)
+                .bind(request_id.to_string())
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Listens for [`Store::notify_command`] announcements; `None` on SQLite.
+    pub async fn command_listener(&self) -> Result<Option<CommandListener>> {
+        match &self.pools {
+            Pools::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen(COMMAND_CHANNEL).await?;
+                Ok(Some(CommandListener(listener)))
+            }
+            Pools::Sqlite { .. } => Ok(None),
+        }
+    }
+}
+
+/// Announced command requests, as they arrive.
+pub struct CommandListener(sqlx::postgres::PgListener);
+
+impl CommandListener {
+    /// The next announced request id (reconnecting after a lost connection).
+    pub async fn next(&mut self) -> Result<Option<uuid::Uuid>> {
+        let notification = self.0.recv().await?;
+        Ok(notification.payload().parse().ok())
+    }
+}

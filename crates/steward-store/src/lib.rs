@@ -3,6 +3,7 @@
 //! backend in use; SQL lives in this crate only.
 
 pub mod apps;
+pub mod commands;
 mod db;
 pub mod devices;
 pub mod enrollment;
@@ -17,7 +18,7 @@ pub mod status;
 pub mod testing;
 mod time_util;
 
-pub use db::{Backend, Store};
+pub use db::{Backend, CommandListener, Store};
 pub use error::StoreError;
 pub use time_util::now;
 

@@ -4,6 +4,7 @@
 use time::OffsetDateTime;
 
 use crate::apps::{ReportedApp, apps_in};
+use crate::commands::{CommandUpdate, command_update_in};
 use crate::db::Tx;
 use crate::devices::{
     DeviceIdentity, InventoryUpdate, connected_in, disconnected_in, inventory_in,
@@ -38,6 +39,11 @@ pub enum DeviceReport {
         telemetry: serde_json::Value,
         battery_level: Option<f64>,
     },
+    /// Progress or result of a command.
+    Command {
+        device: DeviceIdentity,
+        update: CommandUpdate,
+    },
 }
 
 impl DeviceReport {
@@ -47,7 +53,8 @@ impl DeviceReport {
             | DeviceReport::Disconnected { device, .. }
             | DeviceReport::Inventory { device, .. }
             | DeviceReport::Apps { device, .. }
-            | DeviceReport::Status { device, .. } => *device,
+            | DeviceReport::Status { device, .. }
+            | DeviceReport::Command { device, .. } => *device,
         }
     }
 }
@@ -66,6 +73,7 @@ async fn apply(tx: &mut Tx, report: &DeviceReport) -> Result<()> {
             telemetry,
             battery_level,
         } => status_in(tx, *device, data, telemetry, *battery_level).await,
+        DeviceReport::Command { device, update } => command_update_in(tx, *device, update).await,
     }
 }
 

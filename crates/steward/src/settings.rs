@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
-use steward_server::{DeviceSettings, RateLimit, ServerSettings, TlsFiles};
+use steward_server::{CommandSettings, DeviceSettings, RateLimit, ServerSettings, TlsFiles};
 
 /// Settings every subcommand takes.
 #[derive(Args, Debug)]
@@ -61,6 +61,16 @@ pub struct ServeArgs {
     /// Seconds between device telemetry reports. Default: 300.
     #[arg(long, env = "STEWARD_TELEMETRY_INTERVAL")]
     pub telemetry_interval: Option<u64>,
+    /// Time zone of `console` command schedules (IANA name). Default: UTC.
+    #[arg(long, env = "STEWARD_CONSOLE_TIMEZONE")]
+    pub console_timezone: Option<String>,
+    /// Seconds a command waits for an offline device before it times out. Default: 30 days.
+    #[arg(long, env = "STEWARD_COMMAND_QUEUE_EXPIRY")]
+    pub command_queue_expiry: Option<u64>,
+    /// A command's time to finish once sent, as NAME=SECONDS (repeatable), e.g.
+    /// `--command-timeout INSTALL=7200`; bounded to 120 … 259200.
+    #[arg(long = "command-timeout", value_parser = parse_timeout)]
+    pub command_timeouts: Vec<(String, u64)>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "STEWARD_LOG_JSON")]
     pub log_json: bool,
@@ -87,6 +97,54 @@ pub struct FileSettings {
     pub device_inactive_after: Option<u64>,
     pub heartbeat_interval: Option<u64>,
     pub telemetry_interval: Option<u64>,
+    pub console_timezone: Option<String>,
+    pub command_queue_expiry: Option<u64>,
+    /// `command_timeouts = { INSTALL = 7200 }`.
+    pub command_timeouts: Option<std::collections::BTreeMap<String, u64>>,
+}
+
+fn parse_timeout(text: &str) -> Result<(String, u64), String> {
+    let (name, secs) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=SECONDS"))?;
+    let secs = secs
+        .trim()
+        .parse()
+        .map_err(|_| format!("{secs:?} is not a number of seconds"))?;
+    Ok((name.trim().to_ascii_uppercase(), secs))
+}
+
+fn command_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<CommandSettings> {
+    let defaults = CommandSettings::default();
+    let console_timezone = args
+        .console_timezone
+        .clone()
+        .or_else(|| file.console_timezone.clone())
+        .unwrap_or(defaults.console_timezone);
+    anyhow::ensure!(
+        jiff::tz::TimeZone::get(&console_timezone).is_ok(),
+        "--console-timezone {console_timezone:?} is not a time zone"
+    );
+    let mut timeouts = std::collections::BTreeMap::new();
+    let from_file = file.command_timeouts.clone().unwrap_or_default();
+    for (name, secs) in from_file.into_iter().chain(args.command_timeouts.iter().cloned()) {
+        let name = name.to_ascii_uppercase();
+        anyhow::ensure!(
+            steward_core::commands::command_names().any(|c| c == name),
+            "--command-timeout: {name:?} is not a command"
+        );
+        timeouts.insert(name, Duration::from_secs(secs));
+    }
+    Ok(CommandSettings {
+        console_timezone,
+        queue_expiry: args
+            .command_queue_expiry
+            .or(file.command_queue_expiry)
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.queue_expiry),
+        timeouts,
+        sweep_interval: defaults.sweep_interval,
+    })
 }
 
 impl FileSettings {
@@ -177,6 +235,7 @@ pub fn resolve_serve(
             .unwrap_or(defaults.max_body_bytes),
         request_timeout: defaults.request_timeout,
         devices: device_settings(args, file)?,
+        commands: command_settings(args, file)?,
     };
     anyhow::ensure!(
         server.rate_limit.requests == 0 || !server.rate_limit.window.is_zero(),

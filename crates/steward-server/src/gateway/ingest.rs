@@ -2,8 +2,10 @@
 //! shape, app lists.
 
 use serde_json::{Value, json};
-use steward_proto::agent::{InstalledApp, Inventory, Telemetry};
+use steward_core::command_state::CommandState;
+use steward_proto::agent::{CommandProgress, CommandReport, InstalledApp, Inventory, Telemetry};
 use steward_store::apps::ReportedApp;
+use steward_store::commands::CommandUpdate;
 use steward_store::devices::InventoryUpdate;
 
 /// Most packages one report may list.
@@ -144,5 +146,50 @@ mod tests {
         assert_eq!(out[0].version_name.as_deref(), Some("2"));
         assert_eq!(out[0].app_name, "a");
         assert_eq!(out[1].package_name.len(), 255);
+    }
+}
+
+/// Longest `reason` kept, in characters.
+const MAX_REASON: usize = 1000;
+/// Largest `details` kept, in bytes of JSON; larger ones keep their first fields' prefixes.
+const MAX_DETAILS: usize = 64 * 1024;
+
+/// A device's command report as the store takes it: the state in Esper's terms, the reason
+/// and details bounded.
+pub fn command_update(report: CommandReport) -> CommandUpdate {
+    let state = match report.state {
+        CommandProgress::Acknowledged => CommandState::Acknowledged,
+        CommandProgress::InProgress => CommandState::InProgress,
+        CommandProgress::Success => CommandState::Success,
+        CommandProgress::Failure => CommandState::Failure,
+    };
+    let details = report.details.map(|d| {
+        let text = to_json(&d);
+        if text.len() <= MAX_DETAILS {
+            return text;
+        }
+        // Keep every field, each cut short, so a script's exit code survives huge output.
+        let share = MAX_DETAILS / d.len().max(1) / 2;
+        let cut: serde_json::Map<String, Value> = d
+            .into_iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => Value::String(s.chars().take(share).collect()),
+                    Value::Number(_) => v,
+                    other => Value::String(other.to_string().chars().take(share).collect()),
+                };
+                (k, v)
+            })
+            .collect();
+        to_json(&cut)
+    });
+    CommandUpdate {
+        status_id: report.id,
+        state,
+        reason: report
+            .reason
+            .map(|r| r.chars().take(MAX_REASON).collect::<String>())
+            .filter(|r| !r.trim().is_empty()),
+        details,
     }
 }

@@ -1,5 +1,6 @@
 //! The device gateway: enrolment over HTTPS and one WebSocket per device.
 
+pub mod dispatch;
 mod ingest;
 mod presence;
 pub mod registry;

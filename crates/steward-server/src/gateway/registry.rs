@@ -19,6 +19,8 @@ pub enum CloseReason {
     Replaced,
     Deleted,
     Shutdown,
+    /// Its outbound queue was full.
+    Overloaded,
 }
 
 impl CloseReason {
@@ -27,6 +29,7 @@ impl CloseReason {
             CloseReason::Replaced => "replaced by a newer connection of this device",
             CloseReason::Deleted => "device deleted",
             CloseReason::Shutdown => "server shutting down",
+            CloseReason::Overloaded => "too many frames waiting for this device",
         }
     }
 }
@@ -34,6 +37,7 @@ impl CloseReason {
 struct Session {
     id: u64,
     outbound: mpsc::Sender<ServerFrame>,
+    wake: std::sync::Arc<tokio::sync::Notify>,
     stop: CancellationToken,
     reason: std::sync::Arc<std::sync::Mutex<Option<CloseReason>>>,
 }
@@ -42,6 +46,8 @@ struct Session {
 pub struct Registration {
     pub session_id: u64,
     pub outbound: mpsc::Receiver<ServerFrame>,
+    /// Signalled when the device may have commands waiting.
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
     pub stop: CancellationToken,
     reason: std::sync::Arc<std::sync::Mutex<Option<CloseReason>>>,
 }
@@ -66,11 +72,13 @@ impl Registry {
         let stop = CancellationToken::new();
         let reason = std::sync::Arc::new(std::sync::Mutex::new(None));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
         let previous = self.sessions.insert(
             device,
             Session {
                 id,
                 outbound: tx,
+                wake: wake.clone(),
                 stop: stop.clone(),
                 reason: reason.clone(),
             },
@@ -81,6 +89,7 @@ impl Registry {
         Registration {
             session_id: id,
             outbound: rx,
+            wake,
             stop,
             reason,
         }
@@ -109,12 +118,31 @@ impl Registry {
         }
     }
 
-    /// Queues a frame for a connected device; false if it is not connected here or its
-    /// queue is full.
+    /// Queues a frame for a connected device; false if it is not connected here. A device
+    /// whose queue is full cannot keep up: its session is ended (it reconnects and gets what
+    /// it missed from the database).
     pub fn send(&self, device: Uuid, frame: ServerFrame) -> bool {
+        let full = match self.sessions.get(&device) {
+            None => return false,
+            Some(s) => match s.outbound.try_send(frame) {
+                Ok(()) => return true,
+                Err(mpsc::error::TrySendError::Full(_)) => true,
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            },
+        };
+        if full {
+            self.disconnect(device, CloseReason::Overloaded);
+        }
+        false
+    }
+
+    /// Tells a connected device's session to look for waiting commands; false if the device
+    /// is not connected here.
+    pub fn wake(&self, device: Uuid) -> bool {
         self.sessions
             .get(&device)
-            .is_some_and(|s| s.outbound.try_send(frame).is_ok())
+            .map(|s| s.wake.notify_one())
+            .is_some()
     }
 
     pub fn is_connected(&self, device: Uuid) -> bool {

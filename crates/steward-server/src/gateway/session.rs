@@ -8,7 +8,7 @@ use steward_store::devices::DeviceIdentity;
 use steward_store::now;
 use steward_store::reports::DeviceReport;
 
-use super::ingest;
+use super::{dispatch, ingest};
 use super::registry::CloseReason;
 use crate::state::AppState;
 
@@ -79,6 +79,11 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
         telemetry_secs: settings.telemetry_interval.as_secs(),
     };
     let mut open = send(&mut socket, &welcome).await;
+    // Whatever was sent before and not finished (the last connection may have lost it), then
+    // whatever waits.
+    if open {
+        open = deliver(&state, device, &mut socket, true).await;
+    }
 
     // A device silent for three heartbeat periods has gone away without closing.
     let silence_limit = settings.heartbeat_interval * 3;
@@ -96,6 +101,9 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
             }
             Some(frame) = registration.outbound.recv() => {
                 open = send(&mut socket, &frame).await;
+            }
+            () = registration.wake.notified() => {
+                open = deliver(&state, device, &mut socket, false).await;
             }
             _ = check.tick() => {
                 if last_heard.elapsed() > silence_limit {
@@ -149,6 +157,35 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     tracing::debug!(device = %device.id, "device disconnected");
 }
 
+/// Sends the device the commands it should have now; false if the socket failed.
+async fn deliver(
+    state: &AppState,
+    device: DeviceIdentity,
+    socket: &mut WebSocket,
+    redeliver: bool,
+) -> bool {
+    let policy = dispatch::policy(state);
+    match state
+        .store
+        .claim_for_device(device.id, redeliver, &policy)
+        .await
+    {
+        Ok(deliveries) => {
+            for delivery in deliveries {
+                if !send(socket, &dispatch::frame(delivery)).await {
+                    return false;
+                }
+            }
+            true
+        }
+        Err(e) => {
+            // The sweep wakes the session again while rows wait.
+            tracing::warn!(device = %device.id, error = %e, "cannot load commands");
+            true
+        }
+    }
+}
+
 /// Queues what a frame reports for the batch writer.
 async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame) {
     let report = match frame {
@@ -160,6 +197,10 @@ async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame) {
         AgentFrame::Apps { apps } => DeviceReport::Apps {
             device,
             apps: ingest::reported_apps(&apps),
+        },
+        AgentFrame::CommandStatus(report) => DeviceReport::Command {
+            device,
+            update: ingest::command_update(report),
         },
         AgentFrame::Telemetry(telemetry) => DeviceReport::Status {
             device,

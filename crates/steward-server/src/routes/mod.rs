@@ -1,5 +1,7 @@
 //! The API's routes, one module per domain, merged here.
 
+pub mod commands;
+pub mod device_commands;
 pub mod devices;
 pub mod devices_v2;
 pub mod enrollment;
@@ -24,6 +26,8 @@ pub fn documented() -> OpenApiRouter<AppState> {
         .merge(devices::router())
         .merge(devices_v2::router())
         .merge(enrollment::router())
+        .merge(commands::router())
+        .merge(device_commands::router())
 }
 
 /// The router mounted at `/api`: the implemented routes, then a 501 for every endpoint of the

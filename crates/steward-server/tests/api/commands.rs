@@ -1,0 +1,468 @@
+//! Commands over real sockets: Commands V2 and the legacy endpoints, against scripted devices
+//! that speak the protocol frame by frame, so each state the server records is one the test
+//! caused.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+use steward_proto::agent::{
+    AgentFrame, CommandFrame, CommandProgress, CommandReport, PROTOCOL_VERSION, ServerFrame,
+};
+use steward_server::{CommandSettings, ServerSettings};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use uuid::Uuid;
+
+use crate::agents::{enroll_one, eventually, fast, token};
+use crate::common::{TestServer, assert_envelope, json, servers_with};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A device the test drives by hand.
+struct Scripted {
+    socket: Socket,
+}
+
+impl Scripted {
+    async fn connect(s: &TestServer, credential: &str) -> Self {
+        let url = format!("{}/agent/v1/connect", s.origin.replace("http", "ws"));
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {credential}").parse().unwrap(),
+        );
+        let mut socket = tokio_tungstenite::connect_async(request).await.unwrap().0;
+        let hello = AgentFrame::Hello {
+            protocol: PROTOCOL_VERSION,
+            agent_version: "scripted".into(),
+        };
+        socket
+            .send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+            .await
+            .unwrap();
+        Self { socket }
+    }
+
+    /// The next command the server sends (other frames are skipped), within `wait`.
+    async fn command_within(&mut self, wait: Duration) -> Option<CommandFrame> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.socket.next()).await;
+            match next {
+                Err(_) => return None,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    if let Ok(ServerFrame::Command(c)) = serde_json::from_str(&text) {
+                        return Some(*c);
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(_) => return None,
+            }
+        }
+    }
+
+    async fn command(&mut self) -> CommandFrame {
+        self.command_within(Duration::from_secs(10))
+            .await
+            .expect("a command frame")
+    }
+
+    async fn report(&mut self, id: Uuid, state: CommandProgress, reason: Option<&str>, details: Option<Value>) {
+        let frame = AgentFrame::CommandStatus(CommandReport {
+            id,
+            state,
+            reason: reason.map(str::to_string),
+            details: details.and_then(|d| d.as_object().cloned()),
+        });
+        self.socket
+            .send(Message::Text(serde_json::to_string(&frame).unwrap().into()))
+            .await
+            .unwrap();
+    }
+
+    /// Keeps the socket alive (heartbeats) for a while.
+    async fn heartbeat(&mut self) {
+        let frame = serde_json::to_string(&AgentFrame::Heartbeat).unwrap();
+        self.socket.send(Message::Text(frame.into())).await.unwrap();
+    }
+}
+
+fn settings() -> ServerSettings {
+    ServerSettings {
+        commands: CommandSettings {
+            sweep_interval: Duration::from_millis(200),
+            ..CommandSettings::default()
+        },
+        ..fast()
+    }
+}
+
+async fn post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    json(s.api(Method::POST, path).json(&body).send().await.unwrap()).await
+}
+
+async fn get(s: &TestServer, path: &str) -> (u16, Value) {
+    json(s.api(Method::GET, path).send().await.unwrap()).await
+}
+
+fn total(request: &Value, state: &str) -> u64 {
+    request["status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["state"] == state)
+        .map(|t| t["total"].as_u64().unwrap())
+        .sum()
+}
+
+/// Waits until the device shows as online (its connection is written in batches).
+async fn online(s: &TestServer, device: Uuid) {
+    eventually(s, &format!("/enterprise/{}/device/{device}/", s.enterprise), |d| {
+        d["status"] == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_command_reaches_online_devices_now_and_offline_ones_when_they_connect() {
+    for s in servers_with(settings).await {
+        let eid = s.enterprise;
+        let enrol = token(&s, json!({})).await;
+        let (a, a_key) = enroll_one(&s, &enrol, "kiosk-a").await;
+        let (b, b_key) = enroll_one(&s, &enrol, "kiosk-b").await;
+        let mut dev_a = Scripted::connect(&s, &a_key).await;
+        online(&s, a).await;
+
+        let (status, request) = post(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/"),
+            json!({"command_type": "DEVICE", "devices": [a, b], "device_type": "all",
+                   "command": "UPDATE_HEARTBEAT"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        assert_eq!(request["command"], "UPDATE_HEARTBEAT");
+        assert_eq!(request["command_args"], json!({}));
+        assert!(request["issued_by"].as_str().unwrap().ends_with("'username': 'test'}"));
+        assert_eq!(
+            total(&request, "Command Queued") + total(&request, "Command Initiated"),
+            2,
+            "{request}"
+        );
+        let rid = request["id"].as_str().unwrap().to_string();
+        let statuses = format!("/v0/enterprise/{eid}/command/{rid}/status/");
+
+        // A is online: it gets the command at once, acknowledges and succeeds.
+        let cmd = dev_a.command().await;
+        assert_eq!(cmd.command, "UPDATE_HEARTBEAT");
+        assert!(cmd.timeout_secs >= 120);
+        dev_a.report(cmd.id, CommandProgress::Acknowledged, None, None).await;
+        dev_a
+            .report(cmd.id, CommandProgress::Success, Some("sent"), Some(json!({"exit_code": 0})))
+            .await;
+        let page = eventually(&s, &format!("{statuses}?device={a}"), |p| {
+            p["results"][0]["state"] == "Command Success"
+        })
+        .await;
+        assert_eq!(page["count"], 1);
+        assert_eq!(page["results"][0]["id"], cmd.id.to_string());
+        assert_eq!(page["results"][0]["details"]["exit_code"], 0);
+        assert!(
+            page["results"][0]["device"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/device/{a}/"))
+        );
+        // A late or backward report changes nothing.
+        dev_a.report(cmd.id, CommandProgress::InProgress, None, None).await;
+        dev_a.report(cmd.id, CommandProgress::Failure, Some("late"), None).await;
+
+        // B is offline: queued until it connects, then delivered.
+        let (_, page) = get(&s, &format!("{statuses}?state=Command%20Queued")).await;
+        assert_eq!(page["count"], 1, "{page}");
+        assert!(page["results"][0]["device"].as_str().unwrap().contains(&b.to_string()));
+        let mut dev_b = Scripted::connect(&s, &b_key).await;
+        let cmd_b = dev_b.command().await;
+        dev_b
+            .report(cmd_b.id, CommandProgress::Failure, Some("no display"), None)
+            .await;
+        eventually(&s, &format!("{statuses}?device={b}"), |p| {
+            p["results"][0]["state"] == "Command Failure"
+                && p["results"][0]["reason"] == "no display"
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (_, page) = get(&s, &format!("{statuses}?device={a}")).await;
+        assert_eq!(page["results"][0]["state"], "Command Success", "ends are final");
+
+        // The request carries its totals; the list filters; the history shows each device's.
+        let (_, one) = get(&s, &format!("/v0/enterprise/{eid}/command/{rid}/")).await;
+        assert_eq!(total(&one, "Command Success"), 1, "{one}");
+        assert_eq!(total(&one, "Command Failure"), 1, "{one}");
+        let (_, list) = get(&s, &format!("/v0/enterprise/{eid}/command/?devices={b}&command=UPDATE_HEARTBEAT")).await;
+        assert_eq!(list["count"], 1, "{list}");
+        let (_, list) = get(&s, &format!("/v0/enterprise/{eid}/command/?command_type=GROUP")).await;
+        assert_eq!(list["count"], 0);
+        let (_, history) = get(&s, &format!("/v0/enterprise/{eid}/device/{b}/command-history/?state=Command%20Failure")).await;
+        assert_eq!(history["count"], 1, "{history}");
+        let (status, body) = get(&s, &format!("/v0/enterprise/{eid}/device/{b}/command-history/?state=Exploded")).await;
+        assert!(assert_envelope(status, &body, 400).contains("state"));
+
+        // Two commands sent to B in a row arrive in order.
+        for command in ["LOCK", "REBOOT"] {
+            let (status, body) = post(
+                &s,
+                &format!("/v0/enterprise/{eid}/command/"),
+                json!({"command_type": "DEVICE", "devices": [b], "command": command}),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+        }
+        assert_eq!(dev_b.command().await.command, "LOCK");
+        let reboot = dev_b.command().await;
+        assert_eq!(reboot.command, "REBOOT");
+
+        // Unanswered, REBOOT is sent again on the next connection (delivery at least once).
+        drop(dev_b);
+        let mut dev_b = Scripted::connect(&s, &b_key).await;
+        let mut again = Vec::new();
+        while let Some(c) = dev_b.command_within(Duration::from_secs(2)).await {
+            again.push(c.id);
+        }
+        assert!(again.contains(&reboot.id), "{again:?}");
+        dev_b.heartbeat().await;
+        dev_a.heartbeat().await;
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn legacy_device_and_group_commands_show_in_their_own_shapes() {
+    for s in servers_with(settings).await {
+        let eid = s.enterprise;
+        let enrol = token(&s, json!({})).await;
+        let (a, a_key) = enroll_one(&s, &enrol, "till-1").await;
+        let (b, _) = enroll_one(&s, &enrol, "till-2").await;
+        let (_, group) = post(&s, &format!("/enterprise/{eid}/devicegroup/"), json!({"name": "tills"})).await;
+        let gid = group["id"].as_str().unwrap().to_string();
+        let (status, _) = json(
+            s.api(Method::PATCH, &format!("/enterprise/{eid}/devicegroup/{gid}/"))
+                .json(&json!({"action": "add", "device_ids": [a, b]}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let mut dev_a = Scripted::connect(&s, &a_key).await;
+
+        // Device command: queued or not, it reads as initiated.
+        let (status, command) = post(
+            &s,
+            &format!("/enterprise/{eid}/device/{b}/command/"),
+            json!({"command": "CLEAR_APP_DATA", "command_args": {"package_name": "com.example"}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{command}");
+        assert_eq!(command["state"], "Command Initiated");
+        assert_eq!(command["command_args"]["package_name"], "com.example");
+        assert!(command["device"].as_str().unwrap().ends_with(&format!("/device/{b}/")));
+        let cid = command["id"].as_str().unwrap();
+        let (status, again) = get(&s, &format!("/enterprise/{eid}/device/{b}/command/{cid}/")).await;
+        assert_eq!(status, 200);
+        assert_eq!(again["id"], command["id"]);
+        let (status, _) = get(&s, &format!("/enterprise/{eid}/device/{a}/command/{cid}/")).await;
+        assert_eq!(status, 404, "another device's command");
+
+        // Group command: details list each device by outcome, as a Python literal.
+        let (status, gc) = post(
+            &s,
+            &format!("/enterprise/{eid}/devicegroup/{gid}/command/"),
+            json!({"command": "REBOOT"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{gc}");
+        assert_eq!(gc["state"], "Command Initiated");
+        assert!(gc["group"].as_str().unwrap().ends_with(&format!("/devicegroup/{gid}/")));
+        let gcid = gc["id"].as_str().unwrap().to_string();
+        // A skips the CLEAR_APP_DATA of B, gets the REBOOT.
+        let cmd = dev_a.command().await;
+        assert_eq!(cmd.command, "REBOOT");
+        dev_a.report(cmd.id, CommandProgress::Success, None, None).await;
+        let shown = eventually(
+            &s,
+            &format!("/enterprise/{eid}/devicegroup/{gid}/command/{gcid}/"),
+            |g| g["details"].as_str().unwrap().contains("'success': [{"),
+        )
+        .await;
+        let details = shown["details"].as_str().unwrap();
+        assert!(details.contains("'name': 'till-1'"), "{details}");
+        assert!(details.contains("'inactive': [{") && details.contains("'name': 'till-2'"), "{details}");
+        assert_eq!(shown["state"], "Command Initiated", "till-2 has not answered");
+        // The group command is also a device command of each device.
+        let (status, dc) = get(&s, &format!("/enterprise/{eid}/device/{a}/command/{gcid}/")).await;
+        assert_eq!(status, 200);
+        assert_eq!(dc["state"], "Command Success");
+        assert!(dc["group_command"].as_str().unwrap().contains(&gcid));
+
+        // Bad input is named.
+        for (body, field) in [
+            (json!({}), "command"),
+            (json!({"command": "FLY"}), "command"),
+            (json!({"command": "CLEAR_APP_DATA"}), "command_args.package_name"),
+            (json!({"command": "SET_BRIGHTNESS_SCALE", "command_args": {"brightness_value": 500}}), "command_args.brightness_value"),
+            (json!({"command": "LOCK", "command_args": [1]}), "command_args"),
+        ] {
+            let (status, err) = post(&s, &format!("/enterprise/{eid}/device/{a}/command/"), body).await;
+            let message = assert_envelope(status, &err, 400);
+            assert!(message.contains(field), "{field}: {message}");
+        }
+        let (status, err) = post(
+            &s,
+            &format!("/enterprise/{eid}/device/{}/command/", Uuid::new_v4()),
+            json!({"command": "LOCK"}),
+        )
+        .await;
+        assert_envelope(status, &err, 404);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn v2_requests_are_checked_field_by_field() {
+    for s in servers_with(settings).await {
+        let eid = s.enterprise;
+        let enrol = token(&s, json!({})).await;
+        let (a, _) = enroll_one(&s, &enrol, "sign-1").await;
+        let path = format!("/v0/enterprise/{eid}/command/");
+        let cases = [
+            (json!({"devices": [a], "command": "LOCK"}), "command_type"),
+            (json!({"command_type": "SOME", "devices": [a], "command": "LOCK"}), "command_type"),
+            (json!({"command_type": "DEVICE", "command": "LOCK"}), "devices"),
+            (json!({"command_type": "DEVICE", "devices": ["nope"], "command": "LOCK"}), "devices"),
+            (json!({"command_type": "DEVICE", "devices": [Uuid::new_v4()], "command": "LOCK"}), "devices"),
+            (json!({"command_type": "GROUP", "command": "LOCK"}), "groups"),
+            (json!({"command_type": "GROUP", "groups": [Uuid::new_v4()], "command": "LOCK"}), "groups"),
+            (json!({"command_type": "DEVICE", "devices": [a], "groups": [Uuid::new_v4()], "command": "LOCK"}), "groups"),
+            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "device_type": "some"}), "device_type"),
+            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "SOMETIME"}), "schedule"),
+            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW"}), "schedule_args"),
+            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW",
+                    "schedule_args": {"start_datetime": "soon", "end_datetime": "2030-01-01T00:00:00Z"}}), "schedule_args.start_datetime"),
+            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW",
+                    "schedule_args": {"start_datetime": "2020-01-01T00:00:00Z", "end_datetime": "2020-01-02T00:00:00Z"}}), "schedule_args.end_datetime"),
+            (json!({"command_type": "DEVICE", "devices": [a], "command": "SET_TIMEZONE"}), "command_args.timezone_string"),
+            (json!({"command_type": "DYNAMIC", "command": "LOCK"}), "devices"),
+        ];
+        for (body, field) in cases {
+            let (status, err) = post(&s, &path, body.clone()).await;
+            let message = assert_envelope(status, &err, 400);
+            assert!(message.contains(field), "{body} → {message}");
+        }
+        let too_many: Vec<Uuid> = (0..1001).map(|_| Uuid::new_v4()).collect();
+        let (status, err) = post(
+            &s,
+            &path,
+            json!({"command_type": "DEVICE", "devices": too_many, "command": "LOCK"}),
+        )
+        .await;
+        assert!(assert_envelope(status, &err, 400).contains("1000"));
+        let (status, _) = get(&s, &format!("{path}{}/status/", Uuid::new_v4())).await;
+        assert_eq!(status, 404);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn waiting_commands_can_be_cancelled_and_expire() {
+    let quick_expiry = || ServerSettings {
+        commands: CommandSettings {
+            sweep_interval: Duration::from_millis(200),
+            queue_expiry: Duration::from_secs(2),
+            ..CommandSettings::default()
+        },
+        ..fast()
+    };
+    for s in servers_with(quick_expiry).await {
+        let eid = s.enterprise;
+        let enrol = token(&s, json!({})).await;
+        let (a, a_key) = enroll_one(&s, &enrol, "offline").await;
+        let path = format!("/v0/enterprise/{eid}/command/");
+        let body = json!({"command_type": "DEVICE", "devices": [a], "device_type": "inactive", "command": "LOCK"});
+        let (_, first) = post(&s, &path, body.clone()).await;
+        let (_, second) = post(&s, &path, body.clone()).await;
+        let (_, third) = post(&s, &path, body).await;
+        assert_eq!(total(&first, "Command Queued"), 1, "{first}");
+
+        // One status cancelled, then a whole request.
+        let rid = first["id"].as_str().unwrap();
+        let (_, page) = get(&s, &format!("{path}{rid}/status/")).await;
+        let sid = page["results"][0]["id"].as_str().unwrap();
+        let cancel = format!("{path}{rid}/status/{sid}/?action=cancel");
+        let (status, row) = json(s.api(Method::PATCH, &cancel).send().await.unwrap()).await;
+        assert_eq!(status, 200, "{row}");
+        assert_eq!(row["state"], "Command Cancelled");
+        let (status, err) = json(s.api(Method::PATCH, &cancel).send().await.unwrap()).await;
+        assert!(assert_envelope(status, &err, 400).contains("action"));
+        let (status, err) = json(
+            s.api(Method::PATCH, &format!("{path}{rid}/status/{sid}/?action=success"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert!(assert_envelope(status, &err, 400).contains("device"));
+        let rid2 = second["id"].as_str().unwrap();
+        let (status, after) = post(&s, &format!("{path}{rid2}/cancel/"), json!({})).await;
+        assert_eq!(status, 200, "{after}");
+        assert_eq!(total(&after, "Command Cancelled"), 1, "{after}");
+
+        // The third is never fetched: it times out. A device connecting afterwards gets nothing.
+        let rid3 = third["id"].as_str().unwrap();
+        let page = eventually(&s, &format!("{path}{rid3}/status/"), |p| {
+            p["results"][0]["state"] == "Command TimeOut"
+        })
+        .await;
+        assert!(page["results"][0]["reason"].as_str().unwrap().contains("expired"));
+        let mut device = Scripted::connect(&s, &a_key).await;
+        assert!(device.command_within(Duration::from_secs(1)).await.is_none());
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_scheduled_command_waits_for_its_window() {
+    for s in servers_with(settings).await {
+        let eid = s.enterprise;
+        let enrol = token(&s, json!({})).await;
+        let (a, a_key) = enroll_one(&s, &enrol, "window").await;
+        let mut device = Scripted::connect(&s, &a_key).await;
+        online(&s, a).await;
+        let fmt = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339).unwrap()
+        };
+        let start = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+        let end = start + time::Duration::hours(1);
+        let (status, request) = post(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/"),
+            json!({"command_type": "DEVICE", "devices": [a], "command": "NOTIFY_DEVICE",
+                   "command_args": {"title": "Hi", "message": "Closing soon"},
+                   "schedule": "WINDOW",
+                   "schedule_args": {"name": "evening", "start_datetime": fmt(start), "end_datetime": fmt(end),
+                                     "time_type": "console", "days": ["All days"]}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        assert_eq!(total(&request, "Command Scheduled"), 1, "{request}");
+        assert_eq!(request["schedule_args"]["name"], "evening");
+        assert!(device.command_within(Duration::from_secs(2)).await.is_none(), "too early");
+        let cmd = device.command_within(Duration::from_secs(6)).await.expect("sent in the window");
+        assert_eq!(cmd.command, "NOTIFY_DEVICE");
+        assert_eq!(cmd.args["title"], "Hi");
+        s.stop().await;
+    }
+}

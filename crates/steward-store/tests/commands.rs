@@ -1,0 +1,248 @@
+//! The command queue in storage, on every backend: fan-out, claims, FIFO, reports, timeouts,
+//! recurring retries and cancels.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+use std::time::Duration;
+
+use serde_json::{Map, json};
+use steward_core::command_state::CommandState;
+use steward_core::pagination::PageRequest;
+use steward_store::commands::{
+    CommandPolicy, CommandType, CommandUpdate, DeviceType, NewCommand, Origin, ScheduleKind,
+};
+use steward_store::devices::{DeviceIdentity, state};
+use steward_store::reports::DeviceReport;
+use steward_store::{Store, testing};
+use uuid::Uuid;
+
+fn page() -> PageRequest {
+    PageRequest {
+        limit: 100,
+        offset: 0,
+    }
+}
+
+fn command(name: &str, devices: Vec<Uuid>) -> NewCommand {
+    NewCommand {
+        origin: Origin::V2,
+        command_type: CommandType::Device,
+        device_type: DeviceType::All,
+        command: name.into(),
+        command_args: Map::new(),
+        schedule: ScheduleKind::Immediate,
+        schedule_args: None,
+        devices,
+        groups: Vec::new(),
+        issued_by: None,
+        timeout: Duration::from_secs(600),
+    }
+}
+
+async fn online(store: &Store, ids: &[Uuid]) {
+    store.touch_devices(ids, steward_store::now()).await.unwrap();
+}
+
+async fn report(store: &Store, e: Uuid, device: Uuid, status_id: Uuid, state: CommandState) {
+    store
+        .apply_reports(&[DeviceReport::Command {
+            device: DeviceIdentity {
+                id: device,
+                enterprise_id: e,
+            },
+            update: CommandUpdate {
+                status_id,
+                state,
+                reason: None,
+                details: None,
+            },
+        }])
+        .await
+        .unwrap();
+}
+
+async fn state_of(store: &Store, request: Uuid, device: Uuid) -> String {
+    store
+        .command_status_of(request, device)
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+}
+
+#[tokio::test]
+async fn a_request_fans_out_and_each_row_is_claimed_once_in_order() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let g = store.create_group(e, "G", None, &[]).await.unwrap().row.id;
+        let mut devices = Vec::new();
+        for i in 0..5 {
+            devices.push(store.create_device(e, &format!("d{i}"), Some(g)).await.unwrap().id);
+        }
+        let lone = store.create_device(e, "lone", None).await.unwrap().id;
+        online(store, &devices[..3]).await;
+
+        // GROUP, active only: the three online members.
+        let mut new = command("LOCK", Vec::new());
+        new.command_type = CommandType::Group;
+        new.groups = vec![g];
+        new.device_type = DeviceType::Active;
+        let active = store.create_command(e, new.clone(), &policy).await.unwrap();
+        // DYNAMIC, all: the group's five and the lone device, each once.
+        new.command_type = CommandType::Dynamic;
+        new.devices = vec![lone, devices[0]];
+        new.device_type = DeviceType::All;
+        let dynamic = store.create_command(e, new.clone(), &policy).await.unwrap();
+        new.device_type = DeviceType::Inactive;
+        let inactive = store.create_command(e, new, &policy).await.unwrap();
+        let totals = store
+            .command_totals(&[active.id, dynamic.id, inactive.id])
+            .await
+            .unwrap();
+        assert_eq!(totals[&active.id], vec![("Command Queued".to_string(), 3)]);
+        assert_eq!(totals[&dynamic.id], vec![("Command Queued".to_string(), 6)]);
+        assert_eq!(totals[&inactive.id], vec![("Command Queued".to_string(), 3)]);
+
+        // Claims: only connected devices, each row once even when claimed twice.
+        let connected = |d: Uuid| d == devices[0] || d == devices[1];
+        assert_eq!(store.claim_request(active.id, &connected).await.unwrap().len(), 2);
+        let first = store.claim_request(dynamic.id, &connected).await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(store.claim_request(dynamic.id, &connected).await.unwrap().is_empty());
+        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command Initiated");
+
+        // A device's own claim on reconnecting: what was sent and not finished, in order.
+        let mine = store.claim_for_device(devices[0], true, &policy).await.unwrap();
+        let commands: Vec<Uuid> = mine.iter().map(|d| d.status_id).collect();
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        assert_eq!(mine[1].status_id, first.iter().find(|d| d.device_id == devices[0]).unwrap().status_id);
+        assert!(commands[0] < commands[1], "creation order");
+        assert!(store.claim_for_device(devices[0], false, &policy).await.unwrap().is_empty());
+        // The lone device's rows wait; claiming them for it takes them in order.
+        let lone_rows = store.claim_for_device(lone, false, &policy).await.unwrap();
+        assert_eq!(lone_rows.len(), 2, "dynamic and inactive");
+        assert!(lone_rows[0].status_id < lone_rows[1].status_id);
+
+        // Reports move rows forward only; another device cannot report on them.
+        let row = mine[1].status_id;
+        report(store, e, devices[1], row, CommandState::Success).await;
+        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command Initiated");
+        report(store, e, devices[0], row, CommandState::InProgress).await;
+        report(store, e, devices[0], row, CommandState::Acknowledged).await;
+        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command In Progress");
+        report(store, e, devices[0], row, CommandState::Success).await;
+        report(store, e, devices[0], row, CommandState::Failure).await;
+        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command Success");
+
+        // Listing, filtering and history.
+        let (n, _) = store
+            .command_statuses(e, dynamic.id, None, Some(CommandState::Queued), page())
+            .await
+            .unwrap();
+        assert_eq!(n, 3, "six, less two claimed by the node and one by the lone device");
+        let (n, history) = store
+            .device_command_history(e, devices[0], None, page())
+            .await
+            .unwrap();
+        assert_eq!(n, 2);
+        assert!(history[0].id > history[1].id, "newest first");
+        let other = store.create_enterprise("Other").await.unwrap().id;
+        assert!(store.command_request(other, dynamic.id).await.is_err());
+        assert!(
+            store
+                .command_statuses(other, dynamic.id, None, None, page())
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn sent_rows_time_out_and_waiting_rows_cancel() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let d = store.create_device(e, "d", None).await.unwrap().id;
+        let mut quick = command("REBOOT", vec![d]);
+        quick.timeout = Duration::from_secs(1);
+        let sent = store.create_command(e, quick, &policy).await.unwrap();
+        let waiting = store.create_command(e, command("LOCK", vec![d]), &policy).await.unwrap();
+        let connected = |x: Uuid| x == d;
+        assert_eq!(store.claim_request(sent.id, &connected).await.unwrap().len(), 1);
+        assert_eq!(store.expire_commands().await.unwrap(), 0);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(store.expire_commands().await.unwrap(), 1);
+        let row = store.command_status_of(sent.id, d).await.unwrap().unwrap();
+        assert_eq!(row.state, "Command TimeOut");
+        assert!(row.reason.unwrap().contains("in time"));
+        // A stuck command never blocks the next: LOCK is still deliverable.
+        let next = store.claim_for_device(d, false, &policy).await.unwrap();
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].command, "LOCK");
+        // Sent: no longer cancellable. Waiting: cancellable once.
+        let row = store.command_status_of(waiting.id, d).await.unwrap().unwrap();
+        assert!(store.cancel_command_status(e, waiting.id, row.id).await.is_err());
+        let third = store.create_command(e, command("LOCK", vec![d]), &policy).await.unwrap();
+        assert_eq!(store.cancel_command_request(e, third.id).await.unwrap(), 1);
+        assert_eq!(store.cancel_command_request(e, third.id).await.unwrap(), 0);
+        assert_eq!(state_of(store, third.id, d).await, "Command Cancelled");
+        assert!(store.claim_for_device(d, false, &policy).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn schedules_wait_for_windows_and_recurring_retries_in_the_next() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let d = store.create_device(e, "d", None).await.unwrap().id;
+        online(store, &[d]).await;
+        let now = time::OffsetDateTime::now_utc();
+        let fmt = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339).unwrap()
+        };
+        // A window opening tomorrow: Scheduled, not claimable now.
+        let mut later = command("NOTIFY_DEVICE", vec![d]);
+        later.schedule = ScheduleKind::Window;
+        later.schedule_args = json!({"start_datetime": fmt(now + time::Duration::days(1)),
+                                     "end_datetime": fmt(now + time::Duration::days(2))})
+        .as_object()
+        .cloned();
+        let later = store.create_command(e, later, &policy).await.unwrap();
+        let row = store.command_status_of(later.id, d).await.unwrap().unwrap();
+        assert_eq!(row.state, "Command Scheduled");
+        assert!(row.not_before.unwrap() > now);
+        assert!(store.claim_for_device(d, false, &policy).await.unwrap().is_empty());
+
+        // RECURRING, open now with daily whole-day windows: a failure waits for tomorrow.
+        let mut recurring = command("UPDATE_HEARTBEAT", vec![d]);
+        recurring.schedule = ScheduleKind::Recurring;
+        recurring.schedule_args = json!({"start_datetime": fmt(now - time::Duration::hours(1)),
+                                         "end_datetime": fmt(now + time::Duration::days(3))})
+        .as_object()
+        .cloned();
+        let recurring = store.create_command(e, recurring, &policy).await.unwrap();
+        let got = store.claim_for_device(d, false, &policy).await.unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        report(store, e, d, got[0].status_id, CommandState::Failure).await;
+        let row = store.command_status_of(recurring.id, d).await.unwrap().unwrap();
+        assert_eq!(row.state, "Command Scheduled", "{row:?}");
+        assert!(row.reason.unwrap().contains("attempt 1"));
+        assert!(row.not_before.unwrap() > now + time::Duration::hours(1));
+        assert_eq!(row.attempts, 1);
+
+        // A schedule already over in every zone is refused.
+        let mut over = command("LOCK", vec![d]);
+        over.schedule = ScheduleKind::Window;
+        over.schedule_args = json!({"start_datetime": "2020-01-01T00:00:00Z",
+                                    "end_datetime": "2020-01-02T00:00:00Z"})
+        .as_object()
+        .cloned();
+        assert!(store.create_command(e, over, &policy).await.is_err());
+        assert_eq!(state::ACTIVE, 1);
+    }
+}
