@@ -351,6 +351,8 @@ async fn connect_once(
                     match serde_json::from_str::<ServerFrame>(&text) {
                         Ok(ServerFrame::Error { message }) => tracing::warn!(%message, "server refused a frame"),
                         Ok(ServerFrame::Welcome { .. }) => {}
+                        // Commands are executed by the command runner (being added).
+                        Ok(ServerFrame::Command(_)) => {}
                         // A newer server may send frames this agent does not know yet.
                         Err(e) => tracing::debug!(error = %e, "ignoring an unknown frame"),
                     }

@@ -71,6 +71,12 @@ const CATALOG: &[Spec] = &[
         &[("new_lockscreen_password", Rule::Text(255))],
         &[],
     ),
+    // Steward: runs an option of a custom action (`/v2/custom-actions/`) on Linux devices.
+    (
+        "RUN_CUSTOM_ACTION",
+        &[("custom_action_id", Rule::Id), ("option_key", Rule::Id)],
+        &[],
+    ),
     (
         "SET_APP_NOTIFICATIONS",
         &[
@@ -158,7 +164,8 @@ const CATALOG: &[Spec] = &[
     ),
     ("SET_TIMEZONE", &[("timezone_string", Rule::TimeZone)], &[]),
     ("SET_WIFI_STATE", &[("wifi_state", Rule::Bool)], &[]),
-    ("UNINSTALL", &[PACKAGE], &[]),
+    // Esper documents package_name; espercli sends the app_version to remove instead.
+    ("UNINSTALL", &[], &[PACKAGE, ("app_version", Rule::Id)]),
     ("UPDATE_BLUEPRINT", &[], &[]),
     (
         "UPDATE_DEVICE_CONFIG",
@@ -300,6 +307,13 @@ pub fn validate_command(command: &str, args: Option<&Map<String, Value>>) -> Res
             check(&mut errors, field, v, *rule);
         }
     }
+    let given = |f: &str| args.get(f).is_some_and(|v| !v.is_null());
+    if command == "UNINSTALL" && !given("package_name") && !given("app_version") {
+        errors.add(
+            "command_args.package_name",
+            "UNINSTALL requires package_name (or app_version)",
+        );
+    }
     errors.finish()
 }
 
@@ -325,7 +339,8 @@ mod tests {
     #[test]
     fn the_catalog_has_every_command_once() {
         let names: Vec<&str> = command_names().collect();
-        assert_eq!(names.len(), 37);
+        // Esper's 37 and Steward's RUN_CUSTOM_ACTION.
+        assert_eq!(names.len(), 38);
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();

@@ -2,6 +2,7 @@
 
 pub mod command_state;
 pub mod commands;
+pub mod custom_actions;
 pub mod groups;
 pub mod pagination;
 pub mod query;

@@ -187,7 +187,9 @@ impl Schedule {
     /// zone we know), the console's otherwise.
     pub fn zone_for(&self, device_zone: Option<&str>, console: &TimeZone) -> TimeZone {
         match (self.time_type, device_zone) {
-            (TimeType::Device, Some(name)) => TimeZone::get(name).unwrap_or_else(|_| console.clone()),
+            (TimeType::Device, Some(name)) => {
+                TimeZone::get(name).unwrap_or_else(|_| console.clone())
+            }
             _ => console.clone(),
         }
     }
@@ -402,7 +404,11 @@ mod tests {
         }));
         assert_eq!(device.zone_for(Some("Asia/Tokyo"), &utc), tz("Asia/Tokyo"));
         assert_eq!(device.zone_for(Some("Not/AZone"), &utc), utc);
-        assert_eq!(s.zone_for(Some("Asia/Tokyo"), &utc), utc, "console schedules ignore the device");
+        assert_eq!(
+            s.zone_for(Some("Asia/Tokyo"), &utc),
+            utc,
+            "console schedules ignore the device"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod command;
+pub mod custom_action;
 pub mod device;
 pub mod enterprise;
 pub mod error;

@@ -429,7 +429,10 @@ async fn resolve_targets(
 ) -> Result<Vec<Target>> {
     let mut errors = FieldErrors::new();
     if new.devices.len() > MAX_DEVICES {
-        errors.add("devices", format!("at most {MAX_DEVICES} devices per request"));
+        errors.add(
+            "devices",
+            format!("at most {MAX_DEVICES} devices per request"),
+        );
     }
     if new.groups.len() > MAX_GROUPS {
         errors.add("groups", format!("at most {MAX_GROUPS} groups per request"));
@@ -442,7 +445,11 @@ async fn resolve_targets(
             .to_owned();
         let found: Vec<Target> = tx.fetch_all(&stmt).await?;
         if let Some(missing) = chunk.iter().find(|id| !found.iter().any(|t| t.id == **id)) {
-            return Err(Invalid::field("devices", format!("no device {missing} in this enterprise")).into());
+            return Err(Invalid::field(
+                "devices",
+                format!("no device {missing} in this enterprise"),
+            )
+            .into());
         }
         targets.extend(found);
     }
@@ -456,9 +463,11 @@ async fn resolve_targets(
                 .to_owned();
             let found: Vec<(Uuid,)> = tx.fetch_all(&stmt).await?;
             if let Some(missing) = chunk.iter().find(|id| !found.iter().any(|f| f.0 == **id)) {
-                return Err(
-                    Invalid::field("groups", format!("no group {missing} in this enterprise")).into(),
-                );
+                return Err(Invalid::field(
+                    "groups",
+                    format!("no group {missing} in this enterprise"),
+                )
+                .into());
             }
             let stmt = select_targets(enterprise_id, with_zone)
                 .and_where(Expr::col(Devices::GroupId).is_in(chunk.iter().copied()))
@@ -510,7 +519,11 @@ impl Store {
             && s.time_type == steward_core::schedule::TimeType::Console
             && s.next_open(at_ts, &policy.console_zone).is_none()
         {
-            return Err(Invalid::field("schedule_args.end_datetime", "the schedule has already ended").into());
+            return Err(Invalid::field(
+                "schedule_args.end_datetime",
+                "the schedule has already ended",
+            )
+            .into());
         }
         let with_zone = schedule
             .as_ref()
@@ -651,7 +664,9 @@ impl Store {
             let reaching = Query::select()
                 .column(CommandStatuses::RequestId)
                 .from(CommandStatuses::Table)
-                .and_where(Expr::col(CommandStatuses::DeviceId).is_in(filter.devices.iter().copied()))
+                .and_where(
+                    Expr::col(CommandStatuses::DeviceId).is_in(filter.devices.iter().copied()),
+                )
                 .to_owned();
             cond = cond.add(Expr::col(CommandRequests::Id).in_subquery(reaching));
         }
@@ -673,7 +688,10 @@ impl Store {
     }
 
     /// How many of each request's rows are in each state (Esper's `status` of a request).
-    pub async fn command_totals(&self, requests: &[Uuid]) -> Result<HashMap<Uuid, Vec<(String, u64)>>> {
+    pub async fn command_totals(
+        &self,
+        requests: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<(String, u64)>>> {
         let mut totals: HashMap<Uuid, Vec<(String, u64)>> = HashMap::new();
         for chunk in requests.chunks(CHUNK) {
             let stmt = Query::select()
@@ -794,7 +812,10 @@ impl Store {
             .fetch_optional(&find)
             .await?
             .ok_or(StoreError::NotFound("command status"))?;
-        if !row.state().is_some_and(|s| s.can_become(CommandState::Cancelled)) {
+        if !row
+            .state()
+            .is_some_and(|s| s.can_become(CommandState::Cancelled))
+        {
             return Err(Invalid::field(
                 "action",
                 format!(
@@ -815,7 +836,11 @@ impl Store {
     }
 
     /// Cancels every waiting row of a request; returns how many.
-    pub async fn cancel_command_request(&self, enterprise_id: Uuid, request_id: Uuid) -> Result<u64> {
+    pub async fn cancel_command_request(
+        &self,
+        enterprise_id: Uuid,
+        request_id: Uuid,
+    ) -> Result<u64> {
         self.command_request(enterprise_id, request_id).await?;
         let stmt = cancel_statement(
             Cond::all()
@@ -828,7 +853,11 @@ impl Store {
     /// Claims the queued rows of a request for devices connected to this node: they become
     /// `Command Initiated` with their timeout running, and are returned for sending. A row
     /// another node claimed first is left to it.
-    pub async fn claim_request(&self, request_id: Uuid, connected: &(dyn Fn(Uuid) -> bool + Sync)) -> Result<Vec<Delivery>> {
+    pub async fn claim_request(
+        &self,
+        request_id: Uuid,
+        connected: &(dyn Fn(Uuid) -> bool + Sync),
+    ) -> Result<Vec<Delivery>> {
         let find = Query::select()
             .columns(REQUEST_COLUMNS)
             .from(CommandRequests::Table)
@@ -897,7 +926,10 @@ impl Store {
                     .add(Expr::col(CommandStatuses::State).eq(CommandState::Queued.name()))
                     .add(
                         Cond::all()
-                            .add(Expr::col(CommandStatuses::State).eq(CommandState::Scheduled.name()))
+                            .add(
+                                Expr::col(CommandStatuses::State)
+                                    .eq(CommandState::Scheduled.name()),
+                            )
                             .add(Expr::col(CommandStatuses::NotBefore).lte(at)),
                     ),
             )
@@ -972,14 +1004,26 @@ impl Store {
                 Cond::any()
                     .add(
                         Cond::all()
-                            .add(Expr::col((CommandStatuses::Table, CommandStatuses::State)).eq(CommandState::Scheduled.name()))
-                            .add(Expr::col((CommandStatuses::Table, CommandStatuses::NotBefore)).lte(at)),
+                            .add(
+                                Expr::col((CommandStatuses::Table, CommandStatuses::State))
+                                    .eq(CommandState::Scheduled.name()),
+                            )
+                            .add(
+                                Expr::col((CommandStatuses::Table, CommandStatuses::NotBefore))
+                                    .lte(at),
+                            ),
                     )
                     // Queued rows a lost announcement left behind.
                     .add(
                         Cond::all()
-                            .add(Expr::col((CommandStatuses::Table, CommandStatuses::State)).eq(CommandState::Queued.name()))
-                            .add(Expr::col((CommandStatuses::Table, CommandStatuses::CreatedOn)).lte(at - time::Duration::seconds(5))),
+                            .add(
+                                Expr::col((CommandStatuses::Table, CommandStatuses::State))
+                                    .eq(CommandState::Queued.name()),
+                            )
+                            .add(
+                                Expr::col((CommandStatuses::Table, CommandStatuses::CreatedOn))
+                                    .lte(at - time::Duration::seconds(5)),
+                            ),
                     ),
             )
             .and_where(Expr::col((Devices::Table, Devices::Status)).eq(device_state::ACTIVE))
@@ -1004,8 +1048,13 @@ impl Store {
                 Expr::col((CommandRequests::Table, CommandRequests::Id))
                     .equals((CommandStatuses::Table, CommandStatuses::RequestId)),
             )
-            .and_where(Expr::col((CommandRequests::Table, CommandRequests::Schedule)).eq(ScheduleKind::Recurring.as_str()))
-            .and_where(Expr::col((CommandStatuses::Table, CommandStatuses::State)).is_in(sent_states()))
+            .and_where(
+                Expr::col((CommandRequests::Table, CommandRequests::Schedule))
+                    .eq(ScheduleKind::Recurring.as_str()),
+            )
+            .and_where(
+                Expr::col((CommandStatuses::Table, CommandStatuses::State)).is_in(sent_states()),
+            )
             .and_where(Expr::col((CommandStatuses::Table, CommandStatuses::Deadline)).lte(at))
             .limit(CHUNK as u64)
             .to_owned();
@@ -1084,10 +1133,10 @@ async fn mark_sent(tx: &mut Tx, ids: &[Uuid], timeout_secs: u64) -> Result<Vec<(
             Expr::col(CommandStatuses::Attempts).add(1),
         )
         .and_where(Expr::col(CommandStatuses::Id).is_in(ids.iter().copied()))
-        .and_where(Expr::col(CommandStatuses::State).is_in([
-            CommandState::Queued.name(),
-            CommandState::Scheduled.name(),
-        ]))
+        .and_where(
+            Expr::col(CommandStatuses::State)
+                .is_in([CommandState::Queued.name(), CommandState::Scheduled.name()]),
+        )
         .returning(Query::returning().columns([CommandStatuses::Id, CommandStatuses::DeviceId]))
         .to_owned();
     tx.fetch_all(&stmt).await
@@ -1221,13 +1270,15 @@ pub(crate) async fn command_update_in(
         .value(CommandStatuses::UpdatedOn, now())
         .and_where(Expr::col(CommandStatuses::Id).eq(update.status_id))
         .and_where(Expr::col(CommandStatuses::DeviceId).eq(device.id))
-        .and_where(Expr::col(CommandStatuses::State).is_in(
-            // A device only reports on what it was sent.
-            predecessors(update.state)
-                .into_iter()
-                .filter(|s| sent_states().contains(s))
-                .collect::<Vec<_>>(),
-        ))
+        .and_where(
+            Expr::col(CommandStatuses::State).is_in(
+                // A device only reports on what it was sent.
+                predecessors(update.state)
+                    .into_iter()
+                    .filter(|s| sent_states().contains(s))
+                    .collect::<Vec<_>>(),
+            ),
+        )
         .to_owned();
     if update.reason.is_some() {
         stmt.value(CommandStatuses::Reason, update.reason.clone());

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod commands;
+pub mod custom_actions;
 mod db;
 pub mod devices;
 pub mod enrollment;

@@ -40,7 +40,10 @@ fn command(name: &str, devices: Vec<Uuid>) -> NewCommand {
 }
 
 async fn online(store: &Store, ids: &[Uuid]) {
-    store.touch_devices(ids, steward_store::now()).await.unwrap();
+    store
+        .touch_devices(ids, steward_store::now())
+        .await
+        .unwrap();
 }
 
 async fn report(store: &Store, e: Uuid, device: Uuid, status_id: Uuid, state: CommandState) {
@@ -79,7 +82,13 @@ async fn a_request_fans_out_and_each_row_is_claimed_once_in_order() {
         let g = store.create_group(e, "G", None, &[]).await.unwrap().row.id;
         let mut devices = Vec::new();
         for i in 0..5 {
-            devices.push(store.create_device(e, &format!("d{i}"), Some(g)).await.unwrap().id);
+            devices.push(
+                store
+                    .create_device(e, &format!("d{i}"), Some(g))
+                    .await
+                    .unwrap()
+                    .id,
+            );
         }
         let lone = store.create_device(e, "lone", None).await.unwrap().id;
         online(store, &devices[..3]).await;
@@ -103,23 +112,58 @@ async fn a_request_fans_out_and_each_row_is_claimed_once_in_order() {
             .unwrap();
         assert_eq!(totals[&active.id], vec![("Command Queued".to_string(), 3)]);
         assert_eq!(totals[&dynamic.id], vec![("Command Queued".to_string(), 6)]);
-        assert_eq!(totals[&inactive.id], vec![("Command Queued".to_string(), 3)]);
+        assert_eq!(
+            totals[&inactive.id],
+            vec![("Command Queued".to_string(), 3)]
+        );
 
         // Claims: only connected devices, each row once even when claimed twice.
         let connected = |d: Uuid| d == devices[0] || d == devices[1];
-        assert_eq!(store.claim_request(active.id, &connected).await.unwrap().len(), 2);
+        assert_eq!(
+            store
+                .claim_request(active.id, &connected)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
         let first = store.claim_request(dynamic.id, &connected).await.unwrap();
         assert_eq!(first.len(), 2);
-        assert!(store.claim_request(dynamic.id, &connected).await.unwrap().is_empty());
-        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command Initiated");
+        assert!(
+            store
+                .claim_request(dynamic.id, &connected)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            state_of(store, dynamic.id, devices[0]).await,
+            "Command Initiated"
+        );
 
         // A device's own claim on reconnecting: what was sent and not finished, in order.
-        let mine = store.claim_for_device(devices[0], true, &policy).await.unwrap();
+        let mine = store
+            .claim_for_device(devices[0], true, &policy)
+            .await
+            .unwrap();
         let commands: Vec<Uuid> = mine.iter().map(|d| d.status_id).collect();
         assert_eq!(mine.len(), 2, "{mine:?}");
-        assert_eq!(mine[1].status_id, first.iter().find(|d| d.device_id == devices[0]).unwrap().status_id);
+        assert_eq!(
+            mine[1].status_id,
+            first
+                .iter()
+                .find(|d| d.device_id == devices[0])
+                .unwrap()
+                .status_id
+        );
         assert!(commands[0] < commands[1], "creation order");
-        assert!(store.claim_for_device(devices[0], false, &policy).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_for_device(devices[0], false, &policy)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         // The lone device's rows wait; claiming them for it takes them in order.
         let lone_rows = store.claim_for_device(lone, false, &policy).await.unwrap();
         assert_eq!(lone_rows.len(), 2, "dynamic and inactive");
@@ -128,20 +172,32 @@ async fn a_request_fans_out_and_each_row_is_claimed_once_in_order() {
         // Reports move rows forward only; another device cannot report on them.
         let row = mine[1].status_id;
         report(store, e, devices[1], row, CommandState::Success).await;
-        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command Initiated");
+        assert_eq!(
+            state_of(store, dynamic.id, devices[0]).await,
+            "Command Initiated"
+        );
         report(store, e, devices[0], row, CommandState::InProgress).await;
         report(store, e, devices[0], row, CommandState::Acknowledged).await;
-        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command In Progress");
+        assert_eq!(
+            state_of(store, dynamic.id, devices[0]).await,
+            "Command In Progress"
+        );
         report(store, e, devices[0], row, CommandState::Success).await;
         report(store, e, devices[0], row, CommandState::Failure).await;
-        assert_eq!(state_of(store, dynamic.id, devices[0]).await, "Command Success");
+        assert_eq!(
+            state_of(store, dynamic.id, devices[0]).await,
+            "Command Success"
+        );
 
         // Listing, filtering and history.
         let (n, _) = store
             .command_statuses(e, dynamic.id, None, Some(CommandState::Queued), page())
             .await
             .unwrap();
-        assert_eq!(n, 3, "six, less two claimed by the node and one by the lone device");
+        assert_eq!(
+            n, 3,
+            "six, less two claimed by the node and one by the lone device"
+        );
         let (n, history) = store
             .device_command_history(e, devices[0], None, page())
             .await
@@ -169,9 +225,19 @@ async fn sent_rows_time_out_and_waiting_rows_cancel() {
         let mut quick = command("REBOOT", vec![d]);
         quick.timeout = Duration::from_secs(1);
         let sent = store.create_command(e, quick, &policy).await.unwrap();
-        let waiting = store.create_command(e, command("LOCK", vec![d]), &policy).await.unwrap();
+        let waiting = store
+            .create_command(e, command("LOCK", vec![d]), &policy)
+            .await
+            .unwrap();
         let connected = |x: Uuid| x == d;
-        assert_eq!(store.claim_request(sent.id, &connected).await.unwrap().len(), 1);
+        assert_eq!(
+            store
+                .claim_request(sent.id, &connected)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.expire_commands().await.unwrap(), 0);
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert_eq!(store.expire_commands().await.unwrap(), 1);
@@ -183,13 +249,31 @@ async fn sent_rows_time_out_and_waiting_rows_cancel() {
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].command, "LOCK");
         // Sent: no longer cancellable. Waiting: cancellable once.
-        let row = store.command_status_of(waiting.id, d).await.unwrap().unwrap();
-        assert!(store.cancel_command_status(e, waiting.id, row.id).await.is_err());
-        let third = store.create_command(e, command("LOCK", vec![d]), &policy).await.unwrap();
+        let row = store
+            .command_status_of(waiting.id, d)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .cancel_command_status(e, waiting.id, row.id)
+                .await
+                .is_err()
+        );
+        let third = store
+            .create_command(e, command("LOCK", vec![d]), &policy)
+            .await
+            .unwrap();
         assert_eq!(store.cancel_command_request(e, third.id).await.unwrap(), 1);
         assert_eq!(store.cancel_command_request(e, third.id).await.unwrap(), 0);
         assert_eq!(state_of(store, third.id, d).await, "Command Cancelled");
-        assert!(store.claim_for_device(d, false, &policy).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_for_device(d, false, &policy)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }
 
@@ -203,7 +287,8 @@ async fn schedules_wait_for_windows_and_recurring_retries_in_the_next() {
         online(store, &[d]).await;
         let now = time::OffsetDateTime::now_utc();
         let fmt = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339).unwrap()
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
         };
         // A window opening tomorrow: Scheduled, not claimable now.
         let mut later = command("NOTIFY_DEVICE", vec![d]);
@@ -216,7 +301,13 @@ async fn schedules_wait_for_windows_and_recurring_retries_in_the_next() {
         let row = store.command_status_of(later.id, d).await.unwrap().unwrap();
         assert_eq!(row.state, "Command Scheduled");
         assert!(row.not_before.unwrap() > now);
-        assert!(store.claim_for_device(d, false, &policy).await.unwrap().is_empty());
+        assert!(
+            store
+                .claim_for_device(d, false, &policy)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // RECURRING, open now with daily whole-day windows: a failure waits for tomorrow.
         let mut recurring = command("UPDATE_HEARTBEAT", vec![d]);
@@ -229,7 +320,11 @@ async fn schedules_wait_for_windows_and_recurring_retries_in_the_next() {
         let got = store.claim_for_device(d, false, &policy).await.unwrap();
         assert_eq!(got.len(), 1, "{got:?}");
         report(store, e, d, got[0].status_id, CommandState::Failure).await;
-        let row = store.command_status_of(recurring.id, d).await.unwrap().unwrap();
+        let row = store
+            .command_status_of(recurring.id, d)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(row.state, "Command Scheduled", "{row:?}");
         assert!(row.reason.unwrap().contains("attempt 1"));
         assert!(row.not_before.unwrap() > now + time::Duration::hours(1));
@@ -244,5 +339,45 @@ async fn schedules_wait_for_windows_and_recurring_retries_in_the_next() {
         .cloned();
         assert!(store.create_command(e, over, &policy).await.is_err());
         assert_eq!(state::ACTIVE, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_window_opening_soon_becomes_due_and_claimable() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let d = store.create_device(e, "d", None).await.unwrap().id;
+        online(store, &[d]).await;
+        let fmt = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        let start = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+        let mut soon = command("NOTIFY_DEVICE", vec![d]);
+        soon.schedule = ScheduleKind::Window;
+        soon.schedule_args = json!({"name": "soon", "start_datetime": fmt(start),
+            "end_datetime": fmt(start + time::Duration::hours(1)), "time_type": "console",
+            "days": ["All days"]})
+        .as_object()
+        .cloned();
+        store.create_command(e, soon, &policy).await.unwrap();
+        assert!(store.devices_with_due_commands().await.unwrap().is_empty());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            store.devices_with_due_commands().await.unwrap(),
+            vec![d],
+            "{}",
+            db.label()
+        );
+        assert_eq!(
+            store
+                .claim_for_device(d, false, &policy)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }

@@ -127,7 +127,10 @@ fn command_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<Com
     );
     let mut timeouts = std::collections::BTreeMap::new();
     let from_file = file.command_timeouts.clone().unwrap_or_default();
-    for (name, secs) in from_file.into_iter().chain(args.command_timeouts.iter().cloned()) {
+    for (name, secs) in from_file
+        .into_iter()
+        .chain(args.command_timeouts.iter().cloned())
+    {
         let name = name.to_ascii_uppercase();
         anyhow::ensure!(
             steward_core::commands::command_names().any(|c| c == name),

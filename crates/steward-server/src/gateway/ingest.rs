@@ -105,50 +105,6 @@ pub fn reported_apps(apps: &[InstalledApp]) -> Vec<ReportedApp> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_data_is_readable_by_espercli() {
-        let t = Telemetry {
-            battery_level: Some(81.0),
-            memory_available_mb: Some(512),
-            storage_available_mb: Some(9000),
-            wifi_signal_strength: Some(-60),
-            ..Telemetry::default()
-        };
-        let v = status_data(&t);
-        assert_eq!(
-            v["powerManagementEvent"]["batteryStatus"]["batteryLevel"],
-            81.0
-        );
-        assert_eq!(v["memoryEvents"][0]["countInMb"], 512);
-        assert_eq!(v["memoryEvents"][1]["countInMb"], 9000);
-        assert_eq!(v["networkEvent"]["wifiNetworkInfo"]["signalStrength"], -60);
-    }
-
-    #[test]
-    fn app_lists_are_deduplicated_and_clipped() {
-        let app = |p: &str, v: &str| InstalledApp {
-            package_name: p.into(),
-            app_name: String::new(),
-            version_name: Some(v.into()),
-            version_code: None,
-        };
-        let out = reported_apps(&[
-            app("a", "1"),
-            app("a", "2"),
-            app(" ", "1"),
-            app(&"x".repeat(300), "1"),
-        ]);
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].version_name.as_deref(), Some("2"));
-        assert_eq!(out[0].app_name, "a");
-        assert_eq!(out[1].package_name.len(), 255);
-    }
-}
-
 /// Longest `reason` kept, in characters.
 const MAX_REASON: usize = 1000;
 /// Largest `details` kept, in bytes of JSON; larger ones keep their first fields' prefixes.
@@ -191,5 +147,49 @@ pub fn command_update(report: CommandReport) -> CommandUpdate {
             .map(|r| r.chars().take(MAX_REASON).collect::<String>())
             .filter(|r| !r.trim().is_empty()),
         details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_data_is_readable_by_espercli() {
+        let t = Telemetry {
+            battery_level: Some(81.0),
+            memory_available_mb: Some(512),
+            storage_available_mb: Some(9000),
+            wifi_signal_strength: Some(-60),
+            ..Telemetry::default()
+        };
+        let v = status_data(&t);
+        assert_eq!(
+            v["powerManagementEvent"]["batteryStatus"]["batteryLevel"],
+            81.0
+        );
+        assert_eq!(v["memoryEvents"][0]["countInMb"], 512);
+        assert_eq!(v["memoryEvents"][1]["countInMb"], 9000);
+        assert_eq!(v["networkEvent"]["wifiNetworkInfo"]["signalStrength"], -60);
+    }
+
+    #[test]
+    fn app_lists_are_deduplicated_and_clipped() {
+        let app = |p: &str, v: &str| InstalledApp {
+            package_name: p.into(),
+            app_name: String::new(),
+            version_name: Some(v.into()),
+            version_code: None,
+        };
+        let out = reported_apps(&[
+            app("a", "1"),
+            app("a", "2"),
+            app(" ", "1"),
+            app(&"x".repeat(300), "1"),
+        ]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].version_name.as_deref(), Some("2"));
+        assert_eq!(out[0].app_name, "a");
+        assert_eq!(out[1].package_name.len(), 255);
     }
 }

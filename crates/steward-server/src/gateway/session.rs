@@ -8,8 +8,8 @@ use steward_store::devices::DeviceIdentity;
 use steward_store::now;
 use steward_store::reports::DeviceReport;
 
-use super::{dispatch, ingest};
 use super::registry::CloseReason;
+use super::{dispatch, ingest};
 use crate::state::AppState;
 
 /// Close code for a device that breaks the protocol (RFC 6455: policy violation).

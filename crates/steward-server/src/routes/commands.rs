@@ -78,6 +78,9 @@ pub(crate) async fn issue(
     mut new: NewCommand,
 ) -> ApiResult<CommandRequest> {
     validate_command(&new.command, Some(&new.command_args))?;
+    if new.command == "RUN_CUSTOM_ACTION" {
+        add_custom_action_script(state, enterprise_id, &mut new.command_args).await?;
+    }
     new.issued_by = Some(IssuedBy {
         id: caller.key.id,
         name: caller.key.name.clone(),
@@ -90,6 +93,59 @@ pub(crate) async fn issue(
         .await?;
     dispatch::announce(state, request.id).await;
     Ok(request)
+}
+
+/// Puts the chosen option's script and interpreter into the arguments, so the device gets
+/// the script as it was when the command was made. Only active actions run.
+async fn add_custom_action_script(
+    state: &AppState,
+    enterprise_id: Uuid,
+    args: &mut Map<String, Value>,
+) -> ApiResult<()> {
+    let field = |f: &str| {
+        args.get(f)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Uuid>().ok())
+    };
+    let (Some(action_id), Some(key)) = (field("custom_action_id"), field("option_key")) else {
+        return Err(Invalid::field("command_args.custom_action_id", "must be an id (UUID)").into());
+    };
+    let action = match state.store.custom_action(enterprise_id, action_id).await {
+        Ok(a) => a,
+        Err(steward_store::StoreError::NotFound(_)) => {
+            return Err(Invalid::field(
+                "command_args.custom_action_id",
+                format!("no custom action {action_id} in this enterprise"),
+            )
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if action.state != "active" {
+        return Err(Invalid::field(
+            "command_args.custom_action_id",
+            format!(
+                "the custom action is {}; only active actions run on devices",
+                action.state
+            ),
+        )
+        .into());
+    }
+    let option = action
+        .option_list()
+        .into_iter()
+        .find(|o| o.key == key)
+        .ok_or_else(|| {
+            Invalid::field(
+                "command_args.option_key",
+                format!("the action has no option {key}"),
+            )
+        })?;
+    args.insert("label".into(), Value::String(option.label));
+    args.insert("script".into(), Value::String(option.script));
+    args.insert("interpreter".into(), Value::String(option.interpreter));
+    args.insert("name".into(), Value::String(action.name));
+    Ok(())
 }
 
 fn ids(field: &str, values: Option<Vec<String>>, errors: &mut FieldErrors) -> Vec<Uuid> {
@@ -220,7 +276,10 @@ pub(crate) fn issued_by(request: &CommandRequest) -> String {
     }))
 }
 
-async fn render_requests(state: &AppState, requests: Vec<CommandRequest>) -> ApiResult<Vec<V0CommandRequest>> {
+async fn render_requests(
+    state: &AppState,
+    requests: Vec<CommandRequest>,
+) -> ApiResult<Vec<V0CommandRequest>> {
     let ids: Vec<Uuid> = requests.iter().map(|r| r.id).collect();
     let mut totals = state.store.command_totals(&ids).await?;
     Ok(requests
@@ -259,7 +318,10 @@ pub(crate) fn render_status(links: &Links, s: CommandStatus) -> V0CommandStatus 
         device: links.device(s.enterprise_id, s.device_id),
         state: s.state,
         reason: s.reason,
-        details: s.details.as_deref().and_then(|d| serde_json::from_str(d).ok()),
+        details: s
+            .details
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok()),
         attempts: s.attempts,
         created_on: s.created_on,
         updated_on: s.updated_on,
@@ -302,7 +364,9 @@ async fn create_command(
     let eid = caller.enterprise(path.enterprise_id)?;
     let request = issue(&state, &caller, eid, new_command(body)?).await?;
     let mut rendered = render_requests(&state, vec![request]).await?;
-    let one = rendered.pop().ok_or(steward_store::StoreError::NotFound("command"))?;
+    let one = rendered
+        .pop()
+        .ok_or(steward_store::StoreError::NotFound("command"))?;
     Ok((StatusCode::CREATED, Json(one)))
 }
 
@@ -338,7 +402,10 @@ async fn list_command_requests(
     if let Some(list) = params.get("devices") {
         for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             devices.push(part.parse().map_err(|_| {
-                Invalid::field("devices", format!("{part:?} is not a valid id (expected a UUID)"))
+                Invalid::field(
+                    "devices",
+                    format!("{part:?} is not a valid id (expected a UUID)"),
+                )
             })?);
         }
     }
@@ -375,7 +442,9 @@ async fn get_command_request(
     let eid = caller.enterprise(path.enterprise_id)?;
     let request = state.store.command_request(eid, path.request_id).await?;
     let mut rendered = render_requests(&state, vec![request]).await?;
-    let one = rendered.pop().ok_or(steward_store::StoreError::NotFound("command"))?;
+    let one = rendered
+        .pop()
+        .ok_or(steward_store::StoreError::NotFound("command"))?;
     Ok(Json(one))
 }
 
@@ -407,7 +476,13 @@ async fn get_command_request_status(
     let page = params.page(state.settings.max_page_size)?;
     let (count, rows) = state
         .store
-        .command_statuses(eid, path.request_id, params.uuid("device")?, state_filter(&params)?, page)
+        .command_statuses(
+            eid,
+            path.request_id,
+            params.uuid("device")?,
+            state_filter(&params)?,
+            page,
+        )
         .await?;
     let results = rows.into_iter().map(|s| render_status(&links, s)).collect();
     Ok(Json(links.page(page, count, results)))
@@ -477,10 +552,15 @@ async fn cancel_command_request(
     ApiPath(path): ApiPath<RequestPath>,
 ) -> ApiResult<Json<V0CommandRequest>> {
     let eid = caller.enterprise(path.enterprise_id)?;
-    state.store.cancel_command_request(eid, path.request_id).await?;
+    state
+        .store
+        .cancel_command_request(eid, path.request_id)
+        .await?;
     let request = state.store.command_request(eid, path.request_id).await?;
     let mut rendered = render_requests(&state, vec![request]).await?;
-    let one = rendered.pop().ok_or(steward_store::StoreError::NotFound("command"))?;
+    let one = rendered
+        .pop()
+        .ok_or(steward_store::StoreError::NotFound("command"))?;
     Ok(Json(one))
 }
 

@@ -119,7 +119,10 @@ fn details_key(state: &str) -> &'static str {
 /// scheduled while every open row waits for its window, initiated otherwise.
 fn group_state(rows: &[CommandStatus]) -> &'static str {
     let states: Vec<Option<CommandState>> = rows.iter().map(CommandStatus::state).collect();
-    if states.iter().all(|s| s.is_some_and(CommandState::is_terminal)) {
+    if states
+        .iter()
+        .all(|s| s.is_some_and(CommandState::is_terminal))
+    {
         if states.iter().all(|s| *s == Some(CommandState::Success)) {
             CommandState::Success.name()
         } else {
@@ -177,7 +180,16 @@ async fn render_group_command(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.device_id).collect();
     let names: HashMap<Uuid, String> = state.store.device_names(&ids).await?;
     let mut details: Map<String, Value> = Map::new();
-    for key in ["success", "failed", "inactive", "acknowledge", "initiate", "in_progress", "timeout", "scheduled"] {
+    for key in [
+        "success",
+        "failed",
+        "inactive",
+        "acknowledge",
+        "initiate",
+        "in_progress",
+        "timeout",
+        "scheduled",
+    ] {
         details.insert(key.into(), Value::Array(Vec::new()));
     }
     for row in &rows {
@@ -246,7 +258,12 @@ async fn run_command(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(render_device_command(&links, &request, row.as_ref(), path.device_id)),
+        Json(render_device_command(
+            &links,
+            &request,
+            row.as_ref(),
+            path.device_id,
+        )),
     ))
 }
 
@@ -276,7 +293,12 @@ async fn get_command(
         .command_status_of(request.id, path.device_id)
         .await?
         .ok_or(StoreError::NotFound("command"))?;
-    Ok(Json(render_device_command(&links, &request, Some(&row), path.device_id)))
+    Ok(Json(render_device_command(
+        &links,
+        &request,
+        Some(&row),
+        path.device_id,
+    )))
 }
 
 /// Sends a command to every device of a group; offline ones get it when they connect.

@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Rewrites the legacy error envelope `{errors, message, status}` into the v2 one.
-async fn v2_errors(response: Response) -> Response {
+pub(crate) async fn v2_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;

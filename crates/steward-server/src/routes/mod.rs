@@ -1,6 +1,7 @@
 //! The API's routes, one module per domain, merged here.
 
 pub mod commands;
+pub mod custom_actions;
 pub mod device_commands;
 pub mod devices;
 pub mod devices_v2;
@@ -27,6 +28,7 @@ pub fn documented() -> OpenApiRouter<AppState> {
         .merge(devices_v2::router())
         .merge(enrollment::router())
         .merge(commands::router())
+        .merge(custom_actions::router())
         .merge(device_commands::router())
 }
 

@@ -50,9 +50,12 @@ impl Scripted {
     async fn command_within(&mut self, wait: Duration) -> Option<CommandFrame> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.socket.next()).await;
+            // Heartbeats keep a waiting device from being closed as silent.
+            let tick = (tokio::time::Instant::now() + Duration::from_millis(500)).min(deadline);
+            let next = tokio::time::timeout_at(tick, self.socket.next()).await;
             match next {
-                Err(_) => return None,
+                Err(_) if tick >= deadline => return None,
+                Err(_) => self.heartbeat().await,
                 Ok(Some(Ok(Message::Text(text)))) => {
                     if let Ok(ServerFrame::Command(c)) = serde_json::from_str(&text) {
                         return Some(*c);
@@ -70,7 +73,13 @@ impl Scripted {
             .expect("a command frame")
     }
 
-    async fn report(&mut self, id: Uuid, state: CommandProgress, reason: Option<&str>, details: Option<Value>) {
+    async fn report(
+        &mut self,
+        id: Uuid,
+        state: CommandProgress,
+        reason: Option<&str>,
+        details: Option<Value>,
+    ) {
         let frame = AgentFrame::CommandStatus(CommandReport {
             id,
             state,
@@ -120,9 +129,11 @@ fn total(request: &Value, state: &str) -> u64 {
 
 /// Waits until the device shows as online (its connection is written in batches).
 async fn online(s: &TestServer, device: Uuid) {
-    eventually(s, &format!("/enterprise/{}/device/{device}/", s.enterprise), |d| {
-        d["status"] == 1
-    })
+    eventually(
+        s,
+        &format!("/enterprise/{}/device/{device}/", s.enterprise),
+        |d| d["status"] == 1,
+    )
     .await;
 }
 
@@ -146,7 +157,12 @@ async fn a_command_reaches_online_devices_now_and_offline_ones_when_they_connect
         assert_eq!(status, 201, "{request}");
         assert_eq!(request["command"], "UPDATE_HEARTBEAT");
         assert_eq!(request["command_args"], json!({}));
-        assert!(request["issued_by"].as_str().unwrap().ends_with("'username': 'test'}"));
+        assert!(
+            request["issued_by"]
+                .as_str()
+                .unwrap()
+                .ends_with("'username': 'test'}")
+        );
         assert_eq!(
             total(&request, "Command Queued") + total(&request, "Command Initiated"),
             2,
@@ -159,9 +175,16 @@ async fn a_command_reaches_online_devices_now_and_offline_ones_when_they_connect
         let cmd = dev_a.command().await;
         assert_eq!(cmd.command, "UPDATE_HEARTBEAT");
         assert!(cmd.timeout_secs >= 120);
-        dev_a.report(cmd.id, CommandProgress::Acknowledged, None, None).await;
         dev_a
-            .report(cmd.id, CommandProgress::Success, Some("sent"), Some(json!({"exit_code": 0})))
+            .report(cmd.id, CommandProgress::Acknowledged, None, None)
+            .await;
+        dev_a
+            .report(
+                cmd.id,
+                CommandProgress::Success,
+                Some("sent"),
+                Some(json!({"exit_code": 0})),
+            )
             .await;
         let page = eventually(&s, &format!("{statuses}?device={a}"), |p| {
             p["results"][0]["state"] == "Command Success"
@@ -177,13 +200,22 @@ async fn a_command_reaches_online_devices_now_and_offline_ones_when_they_connect
                 .ends_with(&format!("/device/{a}/"))
         );
         // A late or backward report changes nothing.
-        dev_a.report(cmd.id, CommandProgress::InProgress, None, None).await;
-        dev_a.report(cmd.id, CommandProgress::Failure, Some("late"), None).await;
+        dev_a
+            .report(cmd.id, CommandProgress::InProgress, None, None)
+            .await;
+        dev_a
+            .report(cmd.id, CommandProgress::Failure, Some("late"), None)
+            .await;
 
         // B is offline: queued until it connects, then delivered.
         let (_, page) = get(&s, &format!("{statuses}?state=Command%20Queued")).await;
         assert_eq!(page["count"], 1, "{page}");
-        assert!(page["results"][0]["device"].as_str().unwrap().contains(&b.to_string()));
+        assert!(
+            page["results"][0]["device"]
+                .as_str()
+                .unwrap()
+                .contains(&b.to_string())
+        );
         let mut dev_b = Scripted::connect(&s, &b_key).await;
         let cmd_b = dev_b.command().await;
         dev_b
@@ -196,19 +228,38 @@ async fn a_command_reaches_online_devices_now_and_offline_ones_when_they_connect
         .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let (_, page) = get(&s, &format!("{statuses}?device={a}")).await;
-        assert_eq!(page["results"][0]["state"], "Command Success", "ends are final");
+        assert_eq!(
+            page["results"][0]["state"], "Command Success",
+            "ends are final"
+        );
 
         // The request carries its totals; the list filters; the history shows each device's.
         let (_, one) = get(&s, &format!("/v0/enterprise/{eid}/command/{rid}/")).await;
         assert_eq!(total(&one, "Command Success"), 1, "{one}");
         assert_eq!(total(&one, "Command Failure"), 1, "{one}");
-        let (_, list) = get(&s, &format!("/v0/enterprise/{eid}/command/?devices={b}&command=UPDATE_HEARTBEAT")).await;
+        let (_, list) = get(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/?devices={b}&command=UPDATE_HEARTBEAT"),
+        )
+        .await;
         assert_eq!(list["count"], 1, "{list}");
-        let (_, list) = get(&s, &format!("/v0/enterprise/{eid}/command/?command_type=GROUP")).await;
+        let (_, list) = get(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/?command_type=GROUP"),
+        )
+        .await;
         assert_eq!(list["count"], 0);
-        let (_, history) = get(&s, &format!("/v0/enterprise/{eid}/device/{b}/command-history/?state=Command%20Failure")).await;
+        let (_, history) = get(
+            &s,
+            &format!("/v0/enterprise/{eid}/device/{b}/command-history/?state=Command%20Failure"),
+        )
+        .await;
         assert_eq!(history["count"], 1, "{history}");
-        let (status, body) = get(&s, &format!("/v0/enterprise/{eid}/device/{b}/command-history/?state=Exploded")).await;
+        let (status, body) = get(
+            &s,
+            &format!("/v0/enterprise/{eid}/device/{b}/command-history/?state=Exploded"),
+        )
+        .await;
         assert!(assert_envelope(status, &body, 400).contains("state"));
 
         // Two commands sent to B in a row arrive in order.
@@ -246,14 +297,22 @@ async fn legacy_device_and_group_commands_show_in_their_own_shapes() {
         let enrol = token(&s, json!({})).await;
         let (a, a_key) = enroll_one(&s, &enrol, "till-1").await;
         let (b, _) = enroll_one(&s, &enrol, "till-2").await;
-        let (_, group) = post(&s, &format!("/enterprise/{eid}/devicegroup/"), json!({"name": "tills"})).await;
+        let (_, group) = post(
+            &s,
+            &format!("/enterprise/{eid}/devicegroup/"),
+            json!({"name": "tills"}),
+        )
+        .await;
         let gid = group["id"].as_str().unwrap().to_string();
         let (status, _) = json(
-            s.api(Method::PATCH, &format!("/enterprise/{eid}/devicegroup/{gid}/"))
-                .json(&json!({"action": "add", "device_ids": [a, b]}))
-                .send()
-                .await
-                .unwrap(),
+            s.api(
+                Method::PATCH,
+                &format!("/enterprise/{eid}/devicegroup/{gid}/?action=add"),
+            )
+            .json(&json!({"device_ids": [a, b]}))
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         assert_eq!(status, 200);
@@ -269,9 +328,15 @@ async fn legacy_device_and_group_commands_show_in_their_own_shapes() {
         assert_eq!(status, 201, "{command}");
         assert_eq!(command["state"], "Command Initiated");
         assert_eq!(command["command_args"]["package_name"], "com.example");
-        assert!(command["device"].as_str().unwrap().ends_with(&format!("/device/{b}/")));
+        assert!(
+            command["device"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/device/{b}/"))
+        );
         let cid = command["id"].as_str().unwrap();
-        let (status, again) = get(&s, &format!("/enterprise/{eid}/device/{b}/command/{cid}/")).await;
+        let (status, again) =
+            get(&s, &format!("/enterprise/{eid}/device/{b}/command/{cid}/")).await;
         assert_eq!(status, 200);
         assert_eq!(again["id"], command["id"]);
         let (status, _) = get(&s, &format!("/enterprise/{eid}/device/{a}/command/{cid}/")).await;
@@ -286,12 +351,19 @@ async fn legacy_device_and_group_commands_show_in_their_own_shapes() {
         .await;
         assert_eq!(status, 201, "{gc}");
         assert_eq!(gc["state"], "Command Initiated");
-        assert!(gc["group"].as_str().unwrap().ends_with(&format!("/devicegroup/{gid}/")));
+        assert!(
+            gc["group"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/devicegroup/{gid}/"))
+        );
         let gcid = gc["id"].as_str().unwrap().to_string();
         // A skips the CLEAR_APP_DATA of B, gets the REBOOT.
         let cmd = dev_a.command().await;
         assert_eq!(cmd.command, "REBOOT");
-        dev_a.report(cmd.id, CommandProgress::Success, None, None).await;
+        dev_a
+            .report(cmd.id, CommandProgress::Success, None, None)
+            .await;
         let shown = eventually(
             &s,
             &format!("/enterprise/{eid}/devicegroup/{gid}/command/{gcid}/"),
@@ -300,8 +372,14 @@ async fn legacy_device_and_group_commands_show_in_their_own_shapes() {
         .await;
         let details = shown["details"].as_str().unwrap();
         assert!(details.contains("'name': 'till-1'"), "{details}");
-        assert!(details.contains("'inactive': [{") && details.contains("'name': 'till-2'"), "{details}");
-        assert_eq!(shown["state"], "Command Initiated", "till-2 has not answered");
+        assert!(
+            details.contains("'inactive': [{") && details.contains("'name': 'till-2'"),
+            "{details}"
+        );
+        assert_eq!(
+            shown["state"], "Command Initiated",
+            "till-2 has not answered"
+        );
         // The group command is also a device command of each device.
         let (status, dc) = get(&s, &format!("/enterprise/{eid}/device/{a}/command/{gcid}/")).await;
         assert_eq!(status, 200);
@@ -312,11 +390,21 @@ async fn legacy_device_and_group_commands_show_in_their_own_shapes() {
         for (body, field) in [
             (json!({}), "command"),
             (json!({"command": "FLY"}), "command"),
-            (json!({"command": "CLEAR_APP_DATA"}), "command_args.package_name"),
-            (json!({"command": "SET_BRIGHTNESS_SCALE", "command_args": {"brightness_value": 500}}), "command_args.brightness_value"),
-            (json!({"command": "LOCK", "command_args": [1]}), "command_args"),
+            (
+                json!({"command": "CLEAR_APP_DATA"}),
+                "command_args.package_name",
+            ),
+            (
+                json!({"command": "SET_BRIGHTNESS_SCALE", "command_args": {"brightness_value": 500}}),
+                "command_args.brightness_value",
+            ),
+            (
+                json!({"command": "LOCK", "command_args": [1]}),
+                "command_args",
+            ),
         ] {
-            let (status, err) = post(&s, &format!("/enterprise/{eid}/device/{a}/command/"), body).await;
+            let (status, err) =
+                post(&s, &format!("/enterprise/{eid}/device/{a}/command/"), body).await;
             let message = assert_envelope(status, &err, 400);
             assert!(message.contains(field), "{field}: {message}");
         }
@@ -340,22 +428,64 @@ async fn v2_requests_are_checked_field_by_field() {
         let path = format!("/v0/enterprise/{eid}/command/");
         let cases = [
             (json!({"devices": [a], "command": "LOCK"}), "command_type"),
-            (json!({"command_type": "SOME", "devices": [a], "command": "LOCK"}), "command_type"),
-            (json!({"command_type": "DEVICE", "command": "LOCK"}), "devices"),
-            (json!({"command_type": "DEVICE", "devices": ["nope"], "command": "LOCK"}), "devices"),
-            (json!({"command_type": "DEVICE", "devices": [Uuid::new_v4()], "command": "LOCK"}), "devices"),
-            (json!({"command_type": "GROUP", "command": "LOCK"}), "groups"),
-            (json!({"command_type": "GROUP", "groups": [Uuid::new_v4()], "command": "LOCK"}), "groups"),
-            (json!({"command_type": "DEVICE", "devices": [a], "groups": [Uuid::new_v4()], "command": "LOCK"}), "groups"),
-            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "device_type": "some"}), "device_type"),
-            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "SOMETIME"}), "schedule"),
-            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW"}), "schedule_args"),
-            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW",
-                    "schedule_args": {"start_datetime": "soon", "end_datetime": "2030-01-01T00:00:00Z"}}), "schedule_args.start_datetime"),
-            (json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW",
-                    "schedule_args": {"start_datetime": "2020-01-01T00:00:00Z", "end_datetime": "2020-01-02T00:00:00Z"}}), "schedule_args.end_datetime"),
-            (json!({"command_type": "DEVICE", "devices": [a], "command": "SET_TIMEZONE"}), "command_args.timezone_string"),
-            (json!({"command_type": "DYNAMIC", "command": "LOCK"}), "devices"),
+            (
+                json!({"command_type": "SOME", "devices": [a], "command": "LOCK"}),
+                "command_type",
+            ),
+            (
+                json!({"command_type": "DEVICE", "command": "LOCK"}),
+                "devices",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": ["nope"], "command": "LOCK"}),
+                "devices",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [Uuid::new_v4()], "command": "LOCK"}),
+                "devices",
+            ),
+            (
+                json!({"command_type": "GROUP", "command": "LOCK"}),
+                "groups",
+            ),
+            (
+                json!({"command_type": "GROUP", "groups": [Uuid::new_v4()], "command": "LOCK"}),
+                "groups",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "groups": [Uuid::new_v4()], "command": "LOCK"}),
+                "groups",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "device_type": "some"}),
+                "device_type",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "SOMETIME"}),
+                "schedule",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW"}),
+                "schedule_args",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW",
+                    "schedule_args": {"start_datetime": "soon", "end_datetime": "2030-01-01T00:00:00Z"}}),
+                "schedule_args.start_datetime",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "LOCK", "schedule": "WINDOW",
+                    "schedule_args": {"start_datetime": "2020-01-01T00:00:00Z", "end_datetime": "2020-01-02T00:00:00Z"}}),
+                "schedule_args.end_datetime",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "SET_TIMEZONE"}),
+                "command_args.timezone_string",
+            ),
+            (
+                json!({"command_type": "DYNAMIC", "command": "LOCK"}),
+                "devices",
+            ),
         ];
         for (body, field) in cases {
             let (status, err) = post(&s, &path, body.clone()).await;
@@ -408,10 +538,13 @@ async fn waiting_commands_can_be_cancelled_and_expire() {
         let (status, err) = json(s.api(Method::PATCH, &cancel).send().await.unwrap()).await;
         assert!(assert_envelope(status, &err, 400).contains("action"));
         let (status, err) = json(
-            s.api(Method::PATCH, &format!("{path}{rid}/status/{sid}/?action=success"))
-                .send()
-                .await
-                .unwrap(),
+            s.api(
+                Method::PATCH,
+                &format!("{path}{rid}/status/{sid}/?action=success"),
+            )
+            .send()
+            .await
+            .unwrap(),
         )
         .await;
         assert!(assert_envelope(status, &err, 400).contains("device"));
@@ -426,9 +559,19 @@ async fn waiting_commands_can_be_cancelled_and_expire() {
             p["results"][0]["state"] == "Command TimeOut"
         })
         .await;
-        assert!(page["results"][0]["reason"].as_str().unwrap().contains("expired"));
+        assert!(
+            page["results"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("expired")
+        );
         let mut device = Scripted::connect(&s, &a_key).await;
-        assert!(device.command_within(Duration::from_secs(1)).await.is_none());
+        assert!(
+            device
+                .command_within(Duration::from_secs(1))
+                .await
+                .is_none()
+        );
         s.stop().await;
     }
 }
@@ -442,7 +585,8 @@ async fn a_scheduled_command_waits_for_its_window() {
         let mut device = Scripted::connect(&s, &a_key).await;
         online(&s, a).await;
         let fmt = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339).unwrap()
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
         };
         let start = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
         let end = start + time::Duration::hours(1);
@@ -459,10 +603,203 @@ async fn a_scheduled_command_waits_for_its_window() {
         assert_eq!(status, 201, "{request}");
         assert_eq!(total(&request, "Command Scheduled"), 1, "{request}");
         assert_eq!(request["schedule_args"]["name"], "evening");
-        assert!(device.command_within(Duration::from_secs(2)).await.is_none(), "too early");
-        let cmd = device.command_within(Duration::from_secs(6)).await.expect("sent in the window");
+        assert!(
+            device
+                .command_within(Duration::from_secs(2))
+                .await
+                .is_none(),
+            "too early"
+        );
+        let cmd = device
+            .command_within(Duration::from_secs(6))
+            .await
+            .expect("sent in the window");
         assert_eq!(cmd.command, "NOTIFY_DEVICE");
         assert_eq!(cmd.args["title"], "Hi");
+        s.stop().await;
+    }
+}
+
+/// Two nodes on one PostgreSQL database: a command created through node A reaches a device
+/// connected to node B within a second (NOTIFY wakes B; the sweep alone would take seconds).
+#[tokio::test]
+async fn a_command_made_on_one_node_reaches_a_device_on_another_within_a_second() {
+    let Some(db) = steward_store::testing::postgres().await else {
+        return;
+    };
+    let url = db.url.clone();
+    let a = TestServer::start_with(db, settings()).await;
+    // Node B: its own connections to the same database, its own device registry.
+    let store_b = steward_store::Store::connect(&url).await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut settings_b = settings();
+    settings_b.listen = addr;
+    let state_b = steward_server::AppState::new(store_b, settings_b);
+    let (stop_b, stopped_b) = tokio::sync::oneshot::channel::<()>();
+    let node_b = tokio::spawn(steward_server::serve(listener, state_b, async {
+        let _ = stopped_b.await;
+    }));
+    let b_origin = format!("http://{addr}");
+    for _ in 0..100 {
+        if reqwest::get(format!("{b_origin}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let enrol = token(&a, json!({})).await;
+    let (device, key) = enroll_one(&a, &enrol, "on-node-b").await;
+    let url = format!("ws://{addr}/agent/v1/connect");
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {key}").parse().unwrap());
+    let mut socket = tokio_tungstenite::connect_async(request).await.unwrap().0;
+    let hello = AgentFrame::Hello {
+        protocol: PROTOCOL_VERSION,
+        agent_version: "scripted".into(),
+    };
+    socket
+        .send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+        .await
+        .unwrap();
+    let mut on_b = Scripted { socket };
+    online(&a, device).await;
+    // Let B's listener settle, then time the command from A.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for round in 0..3 {
+        let started = std::time::Instant::now();
+        let (status, body) = post(
+            &a,
+            &format!("/v0/enterprise/{}/command/", a.enterprise),
+            json!({"command_type": "DEVICE", "devices": [device], "command": "UPDATE_HEARTBEAT"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        let cmd = on_b
+            .command_within(Duration::from_secs(1))
+            .await
+            .unwrap_or_else(|| {
+                panic!("round {round}: not delivered through node B within a second")
+            });
+        assert!(started.elapsed() < Duration::from_secs(1));
+        on_b.report(cmd.id, CommandProgress::Success, None, None)
+            .await;
+        let rid = body["id"].as_str().unwrap();
+        eventually(
+            &a,
+            &format!("/v0/enterprise/{}/command/{rid}/status/", a.enterprise),
+            |p| p["results"][0]["state"] == "Command Success",
+        )
+        .await;
+    }
+    let _ = stop_b.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(15), node_b).await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn custom_actions_are_kept_in_the_v2_envelope_and_run_on_devices() {
+    for s in servers_with(settings).await {
+        let body = json!({
+            "name": "Restart kiosk", "type": "button", "state": "draft",
+            "position_in_blueprints": "none", "position_in_device_settings": "device_quick_settings",
+            "properties": {"description": "Restarts the browser"},
+            "options": [{"label": "Now", "key": "4adfe27e-63d3-45b9-8238-62b6ed6fdb5e",
+                         "scripts": {"linux": {"script": "echo restarted", "interpreter": "sh"}}}]
+        });
+        let (status, created) = post(&s, "/v2/custom-actions/", body.clone()).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(created["code"], 201);
+        let action = created["content"]["id"].as_str().unwrap().to_string();
+        assert_eq!(created["content"]["type"], "button");
+        let mut second = body.clone();
+        second["name"] = json!("Beep");
+        second["type"] = json!("toggle");
+        assert_eq!(post(&s, "/v2/custom-actions/", second).await.0, 201);
+
+        let (_, list) = get(&s, "/v2/custom-actions/?type=button,radio&ordering=-name").await;
+        assert_eq!(list["content"]["count"], 1, "{list}");
+        assert!(list["content"].get("previous").is_some());
+        let (_, list) = get(&s, "/v2/custom-actions/?name=BEE&limit=1").await;
+        assert_eq!(list["content"]["results"][0]["name"], "Beep");
+        let (status, err) = get(&s, "/v2/custom-actions/?ordering=color").await;
+        assert_eq!(status, 400);
+        assert!(
+            err["message"].as_str().unwrap().contains("ordering"),
+            "{err}"
+        );
+        let (status, err) = post(&s, "/v2/custom-actions/", json!({"name": "x"})).await;
+        assert_eq!((status, err["code"].as_u64()), (400, Some(400)), "{err}");
+        assert!(
+            err["message"].as_str().unwrap().contains("options"),
+            "{err}"
+        );
+
+        // Only an active action runs; then the device gets the option's script.
+        let enrol = token(&s, json!({})).await;
+        let (d, key) = enroll_one(&s, &enrol, "kiosk").await;
+        let mut device = Scripted::connect(&s, &key).await;
+        online(&s, d).await;
+        let run = json!({"command_type": "DEVICE", "devices": [d], "command": "RUN_CUSTOM_ACTION",
+                         "command_args": {"custom_action_id": action, "option_key": "4adfe27e-63d3-45b9-8238-62b6ed6fdb5e"}});
+        let (status, err) = post(
+            &s,
+            &format!("/v0/enterprise/{}/command/", s.enterprise),
+            run.clone(),
+        )
+        .await;
+        assert!(assert_envelope(status, &err, 400).contains("draft"));
+        let (status, patched) = json(
+            s.api(Method::PATCH, &format!("/v2/custom-actions/{action}/"))
+                .json(&json!({"state": "active"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(patched["content"]["name"], "Restart kiosk");
+        let (status, request) = post(
+            &s,
+            &format!("/v0/enterprise/{}/command/", s.enterprise),
+            run,
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        let cmd = device.command().await;
+        assert_eq!(cmd.command, "RUN_CUSTOM_ACTION");
+        assert_eq!(cmd.args["script"], "echo restarted");
+        assert_eq!(cmd.args["interpreter"], "sh");
+
+        // Another enterprise sees none of it.
+        let (_, other_key) = s.other_enterprise().await;
+        let (status, _) = json(
+            s.api_as(
+                &other_key,
+                Method::GET,
+                &format!("/v2/custom-actions/{action}/"),
+            )
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (status, _) = json(
+            s.api(Method::DELETE, &format!("/v2/custom-actions/{action}/"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 204);
+        let (status, _) = get(&s, &format!("/v2/custom-actions/{action}/")).await;
+        assert_eq!(status, 404);
         s.stop().await;
     }
 }
