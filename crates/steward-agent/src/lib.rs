@@ -1,7 +1,9 @@
-//! The Steward device agent: enrolment, the persistent link to the server, and reporting.
+//! The Steward device agent: enrolment, the persistent link to the server, reporting, and
+//! running the commands the server sends.
 //! `simulate` runs many simulated devices in one process over the same code.
 
 pub mod backoff;
+pub mod commands;
 pub mod link;
 pub mod platform;
 pub mod simulate;

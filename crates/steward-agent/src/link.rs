@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use steward_proto::agent::{
-    AgentFrame, CONNECT_PATH, ENROLL_PATH, EnrollRequest, EnrollResponse, MAX_FRAME_BYTES,
-    PROTOCOL_VERSION, ServerFrame,
+    AgentFrame, CONNECT_PATH, ENROLL_PATH, EnrollRequest, EnrollResponse, InstalledApp, Inventory,
+    MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerFrame,
 };
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::backoff::Backoff;
+use crate::commands::{CommandRunner, Outgoing};
 use crate::platform::Platform;
 
 /// How to reach the server.
@@ -41,6 +42,8 @@ pub struct LinkConfig {
     pub change_check: Duration,
     /// Told of every attempt, connection and disconnection (tests and load reports).
     pub observer: Option<tokio::sync::mpsc::UnboundedSender<LinkEvent>>,
+    /// Runs the commands the server sends; it outlives connections.
+    pub commands: Arc<CommandRunner>,
 }
 
 /// What happened to a link, and when.
@@ -52,8 +55,9 @@ pub enum LinkEvent {
 }
 
 impl LinkConfig {
-    pub fn new(server: Url, device_token: String) -> Self {
+    pub fn new(server: Url, device_token: String, commands: Arc<CommandRunner>) -> Self {
         Self {
+            commands,
             server,
             device_token,
             ca_file: None,
@@ -257,6 +261,43 @@ async fn ask<T: Send + 'static>(
     }
 }
 
+/// Sends what the command runner has for the server: progress, a refresh of every report
+/// (after UPDATE_HEARTBEAT, a new time zone, …), and final reports.
+async fn send_outgoing(
+    socket: &mut Socket,
+    platform: &Arc<dyn Platform>,
+    runner: &CommandRunner,
+    inventory: &mut Inventory,
+    apps: &mut Vec<InstalledApp>,
+) -> anyhow::Result<()> {
+    for item in runner.take_outgoing() {
+        match item {
+            Outgoing::Progress(report) => send(socket, &AgentFrame::CommandStatus(report)).await?,
+            Outgoing::Refresh => {
+                *inventory = ask(platform, |p| p.inventory()).await;
+                *apps = ask(platform, |p| p.apps()).await;
+                let telemetry = ask(platform, |p| p.telemetry()).await;
+                for frame in [
+                    AgentFrame::Heartbeat,
+                    AgentFrame::Inventory(Box::new(inventory.clone())),
+                    AgentFrame::Apps { apps: apps.clone() },
+                    AgentFrame::Telemetry(Box::new(telemetry)),
+                ] {
+                    send(socket, &frame).await?;
+                }
+            }
+            Outgoing::Final(id) => {
+                // Gone if it was sent already (answering a repeated delivery).
+                if let Some(report) = runner.unsent_report(id) {
+                    send(socket, &AgentFrame::CommandStatus(report)).await?;
+                    runner.mark_sent(id);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn connect_once(
     config: &LinkConfig,
     platform: &Arc<dyn Platform>,
@@ -309,6 +350,18 @@ async fn connect_once(
             return Ended::Disconnected;
         }
     }
+    // Final reports that could not be sent before (a lost link, a restart of the agent).
+    let runner = &config.commands;
+    for report in runner.unsent() {
+        let id = report.id;
+        if send(&mut socket, &AgentFrame::CommandStatus(report))
+            .await
+            .is_err()
+        {
+            return Ended::Disconnected;
+        }
+        runner.mark_sent(id);
+    }
 
     let start = tokio::time::Instant::now();
     let mut heartbeat = tokio::time::interval_at(
@@ -346,18 +399,31 @@ async fn connect_once(
                 }
                 result
             }
+            () = runner.outgoing_ready() => {
+                send_outgoing(&mut socket, platform, runner, &mut inventory, &mut apps).await.map(|()| true)
+            }
             message = socket.next() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    match serde_json::from_str::<ServerFrame>(&text) {
-                        Ok(ServerFrame::Error { message }) => tracing::warn!(%message, "server refused a frame"),
-                        Ok(ServerFrame::Welcome { .. }) => {}
-                        // Commands are executed by the command runner (being added).
-                        Ok(ServerFrame::Command(_)) => {}
-                        // A newer server may send frames this agent does not know yet.
-                        Err(e) => tracing::debug!(error = %e, "ignoring an unknown frame"),
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerFrame>(&text) {
+                    Ok(ServerFrame::Error { message }) => {
+                        tracing::warn!(%message, "server refused a frame");
+                        Ok(true)
                     }
-                    Ok(true)
-                }
+                    Ok(ServerFrame::Welcome { .. }) => Ok(true),
+                    Ok(ServerFrame::Command(command)) => {
+                        let report = runner.receive(command);
+                        let (id, done) = (report.id, report.state.is_final());
+                        let sent = send(&mut socket, &AgentFrame::CommandStatus(report)).await;
+                        if sent.is_ok() && done {
+                            runner.mark_sent(id);
+                        }
+                        sent.map(|()| true)
+                    }
+                    // A newer server may send frames this agent does not know yet.
+                    Err(e) => {
+                        tracing::debug!(error = %e, "ignoring an unknown frame");
+                        Ok(true)
+                    }
+                },
                 Some(Ok(Message::Close(frame))) => {
                     let reason = frame.map(|f| f.reason.to_string()).unwrap_or_default();
                     tracing::info!(%reason, "server closed the connection");

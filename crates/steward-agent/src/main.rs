@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use steward_agent::backoff::Backoff;
+use steward_agent::commands::linux::{LinuxExecutor, LinuxExecutorConfig};
+use steward_agent::commands::{CommandRunner, Journal, journal_file};
 use steward_agent::link::{LinkConfig, enroll, run_link};
 use steward_agent::platform::Platform;
 use steward_agent::platform::linux::{LinuxConfig, LinuxPlatform};
@@ -58,6 +60,14 @@ enum Command {
         /// A fixed location to report, as LAT,LON.
         #[arg(long, value_parser = parse_location)]
         location: Option<(f64, f64)>,
+        /// A directory of operator hooks: an executable named after a command in lower case
+        /// (reboot, wipe, lock, …) carries it out, with its arguments as JSON on stdin.
+        #[arg(long, env = "STEWARD_AGENT_HOOKS")]
+        hooks_dir: Option<PathBuf>,
+        /// A private directory for scripts being run and screenshots (default: `work` beside
+        /// the state file).
+        #[arg(long, env = "STEWARD_AGENT_WORK_DIR")]
+        work_dir: Option<PathBuf>,
     },
     /// Run N simulated devices over the real protocol (load tests, demos).
     Simulate {
@@ -81,6 +91,13 @@ enum Command {
         /// Seconds over which reconnects after a lost connection are spread.
         #[arg(long, default_value_t = 15)]
         reconnect_spread: u64,
+        /// Record every command a simulated device runs in this file (JSON lines); read back
+        /// at start, so a restarted simulator never runs a command twice.
+        #[arg(long)]
+        executions_log: Option<PathBuf>,
+        /// Milliseconds each simulated command takes.
+        #[arg(long, default_value_t = 10)]
+        command_delay_ms: u64,
     },
 }
 
@@ -188,6 +205,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ca_cert,
             root,
             location,
+            hooks_dir,
+            work_dir,
         } => {
             let path = state_file.unwrap_or_else(default_state_file);
             let state = AgentState::load(&path)?;
@@ -195,13 +214,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .server
                 .parse()
                 .context("bad server URL in the state file")?;
-            let mut config = LinkConfig::new(server, state.device_token);
-            config.ca_file = ca_cert;
             let platform: Arc<dyn Platform> = Arc::new(LinuxPlatform::new(LinuxConfig {
-                root,
+                root: root.clone(),
                 location,
                 ..LinuxConfig::default()
             }));
+            let journal_path = journal_file(&path);
+            let journal = Journal::open(&journal_path)
+                .with_context(|| format!("cannot open {}", journal_path.display()))?;
+            let work_dir = work_dir.unwrap_or_else(|| path.with_file_name("work"));
+            let executor = LinuxExecutor::new(
+                LinuxExecutorConfig {
+                    root,
+                    hooks_dir,
+                    work_dir,
+                    graphical_session: LinuxExecutorConfig::graphical_session_from_env(),
+                },
+                platform.clone(),
+            );
+            let runner = CommandRunner::new(Arc::new(executor), journal);
+            let mut config = LinkConfig::new(server, state.device_token, runner);
+            config.ca_file = ca_cert;
             let stop = CancellationToken::new();
             let on_signal = stop.clone();
             tokio::spawn(async move {
@@ -221,6 +254,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             source_ips,
             duration,
             reconnect_spread,
+            executions_log,
+            command_delay_ms,
         } => {
             let options = SimulateOptions {
                 server,
@@ -235,6 +270,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Duration::from_secs(reconnect_spread),
                 ),
                 observer: None,
+                executions_log,
+                command_delay: Duration::from_millis(command_delay_ms),
             };
             let simulation = start(options, |i| {
                 Arc::new(SimulatedPlatform::new(i)) as Arc<dyn Platform>

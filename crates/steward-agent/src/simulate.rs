@@ -17,6 +17,8 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::backoff::Backoff;
+use crate::commands::simulated::{ExecutionLog, SimulatedExecutor, journals_from};
+use crate::commands::{CommandRunner, Journal};
 use crate::link::{LinkConfig, enroll_with, run_link};
 use crate::platform::Platform;
 
@@ -35,6 +37,11 @@ pub struct SimulateOptions {
     pub backoff: Backoff,
     /// Told of every device's attempts, connections and disconnections.
     pub observer: Option<tokio::sync::mpsc::UnboundedSender<crate::link::LinkEvent>>,
+    /// A file recording every command execution (JSON lines); read back at start so that a
+    /// restarted simulator never runs a command again.
+    pub executions_log: Option<PathBuf>,
+    /// How long each simulated command takes.
+    pub command_delay: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,11 +158,28 @@ pub async fn start(
         return Err(first.context("enrolling simulated devices"));
     }
 
+    let (log, mut journals) = match &options.executions_log {
+        Some(path) => {
+            let earlier = ExecutionLog::read(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let log = ExecutionLog::open(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            (Some(Arc::new(log)), journals_from(&earlier))
+        }
+        None => (None, Default::default()),
+    };
+
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     let refused = Arc::new(AtomicUsize::new(0));
     for device in &credentials.devices {
-        let mut config = LinkConfig::new(options.server.clone(), device.device_token.clone());
+        let executor = SimulatedExecutor::new(device.device_id, options.command_delay, log.clone());
+        let journal = journals
+            .remove(&device.device_id)
+            .unwrap_or_else(Journal::in_memory);
+        let runner = CommandRunner::new(Arc::new(executor), journal);
+        let mut config =
+            LinkConfig::new(options.server.clone(), device.device_token.clone(), runner);
         config.ca_file = options.ca_file.clone();
         config.source_ips = options.source_ips.clone();
         config.backoff = options.backoff.clone();

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use steward_agent::backoff::Backoff;
+use steward_agent::commands::simulated::SimulatedExecutor;
+use steward_agent::commands::{CommandRunner, Journal};
 use steward_agent::link::{LinkConfig, LinkEvent, run_link};
 use steward_agent::platform::simulated::SimulatedPlatform;
 use tokio::net::TcpListener;
@@ -80,6 +82,14 @@ async fn the_agent_survives_bad_frames_and_dropped_connections() {
     let mut config = LinkConfig::new(
         format!("http://127.0.0.1:{port}").parse().unwrap(),
         "dev_x".into(),
+        CommandRunner::new(
+            Arc::new(SimulatedExecutor::new(
+                uuid::Uuid::nil(),
+                Duration::ZERO,
+                None,
+            )),
+            Journal::in_memory(),
+        ),
     );
     config.backoff = Backoff::new(
         Duration::from_millis(50),

@@ -214,6 +214,8 @@ async fn ten_thousand_devices_come_back_spread_out_after_a_restart() {
             source_ips: Vec::new(),
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30), SPREAD),
             observer: Some(tx),
+            executions_log: None,
+            command_delay: Duration::ZERO,
         },
         |i| Arc::new(Tiny(i)) as Arc<dyn Platform>,
     )

@@ -8,6 +8,8 @@ use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{Value, json};
 use steward_agent::backoff::Backoff;
+use steward_agent::commands::simulated::SimulatedExecutor;
+use steward_agent::commands::{CommandRunner, Journal};
 use steward_agent::link::{LinkConfig, LinkError, enroll, run_link};
 use steward_agent::platform::Platform;
 use steward_proto::agent::{
@@ -141,7 +143,24 @@ pub fn start_agent(
     CancellationToken,
     tokio::task::JoinHandle<Result<(), LinkError>>,
 ) {
-    let mut config = LinkConfig::new(s.origin.parse().unwrap(), credential.into());
+    let runner = CommandRunner::new(
+        Arc::new(SimulatedExecutor::new(Uuid::nil(), Duration::ZERO, None)),
+        Journal::in_memory(),
+    );
+    start_agent_with(s, credential, device, runner)
+}
+
+/// [`start_agent`] with its own command runner.
+pub fn start_agent_with(
+    s: &TestServer,
+    credential: &str,
+    device: Arc<dyn Platform>,
+    runner: Arc<CommandRunner>,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<Result<(), LinkError>>,
+) {
+    let mut config = LinkConfig::new(s.origin.parse().unwrap(), credential.into(), runner);
     config.backoff = quick_backoff();
     config.change_check = Duration::from_millis(300);
     let stop = CancellationToken::new();

@@ -803,3 +803,160 @@ async fn custom_actions_are_kept_in_the_v2_envelope_and_run_on_devices() {
         s.stop().await;
     }
 }
+
+/// The Linux agent itself (its runner, journal and executor over a fixture root) against the
+/// server: built-ins change files, hooks run, what Linux cannot do fails with a reason, a
+/// custom action reports its output, and an agent started again on the same journal answers a
+/// repeated delivery without running it again.
+#[tokio::test]
+async fn a_linux_agent_carries_out_commands_and_reports_what_happened() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::sync::Arc;
+    use steward_agent::commands::linux::{LinuxExecutor, LinuxExecutorConfig};
+    use steward_agent::commands::{CommandRunner, Journal};
+    use steward_agent::platform::Platform;
+    use steward_agent::platform::linux::{LinuxConfig, LinuxPlatform};
+
+    for s in servers_with(settings).await {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("usr/share/zoneinfo/Europe")).unwrap();
+        std::fs::write(root.join("usr/share/zoneinfo/Europe/Lisbon"), b"TZif2").unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/timezone"), "UTC\n").unwrap();
+        let hooks = dir.path().join("hooks");
+        std::fs::create_dir_all(&hooks).unwrap();
+        let rebooted = dir.path().join("rebooted");
+        let hook = hooks.join("reboot");
+        std::fs::write(
+            &hook,
+            format!("#!/bin/sh\ncat > '{}'\n", rebooted.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let journal_path = dir.path().join("state.commands.jsonl");
+        let platform: Arc<dyn Platform> = Arc::new(LinuxPlatform::new(LinuxConfig {
+            root: root.clone(),
+            ..LinuxConfig::default()
+        }));
+        let runner = || {
+            let executor = LinuxExecutor::new(
+                LinuxExecutorConfig {
+                    root: root.clone(),
+                    hooks_dir: Some(hooks.clone()),
+                    work_dir: dir.path().join("work"),
+                    graphical_session: false,
+                },
+                platform.clone(),
+            );
+            CommandRunner::new(Arc::new(executor), Journal::open(&journal_path).unwrap())
+        };
+
+        let enrol = token(&s, json!({})).await;
+        let (d, key) = enroll_one(&s, &enrol, "till-7").await;
+        let (stop, task) = crate::agents::start_agent_with(&s, &key, platform.clone(), runner());
+        online(&s, d).await;
+        let enterprise = s.enterprise;
+        let issue = |command: &'static str, args: Value| {
+            let s = &s;
+            async move {
+                let (status, request) = post(
+                    s,
+                    &format!("/v0/enterprise/{enterprise}/command/"),
+                    json!({"command_type": "DEVICE", "devices": [d], "command": command,
+                           "command_args": args}),
+                )
+                .await;
+                assert_eq!(status, 201, "{request}");
+                let id = request["id"].as_str().unwrap().to_string();
+                let path = format!("/v0/enterprise/{enterprise}/command/{id}/status/");
+                let done = eventually(s, &path, |b| {
+                    b["results"][0]["state"]
+                        .as_str()
+                        .is_some_and(|st| st == "Command Success" || st == "Command Failure")
+                })
+                .await;
+                done["results"][0].clone()
+            }
+        };
+
+        let row = issue("SET_TIMEZONE", json!({"timezone_string": "Europe/Lisbon"})).await;
+        assert_eq!(row["state"], "Command Success", "{row}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/timezone")).unwrap(),
+            "Europe/Lisbon\n"
+        );
+        // The agent reports the new zone at once.
+        eventually(&s, &format!("/enterprise/{enterprise}/device/{d}/"), |b| {
+            b["softwareInfo"]["timezone"] == "Europe/Lisbon"
+        })
+        .await;
+
+        let row = issue("REBOOT", json!({})).await;
+        assert_eq!(row["state"], "Command Success", "{row}");
+        assert_eq!(std::fs::read_to_string(&rebooted).unwrap(), "{}");
+
+        let row = issue("WIPE", json!({})).await;
+        assert_eq!(row["state"], "Command Failure", "{row}");
+        assert!(
+            row["reason"].as_str().unwrap().contains("hooks/wipe"),
+            "{row}"
+        );
+
+        let row = issue("SET_KIOSK_APP", json!({"package_name": "com.example.pos"})).await;
+        assert_eq!(row["state"], "Command Failure", "{row}");
+        assert!(
+            row["reason"]
+                .as_str()
+                .unwrap()
+                .contains("cannot do SET_KIOSK_APP"),
+            "{row}"
+        );
+
+        let (status, action) = post(
+            &s,
+            "/v2/custom-actions/",
+            json!({"name": "Disk report", "type": "button", "state": "active",
+                   "position_in_blueprints": "none", "position_in_device_settings": "device_quick_settings",
+                   "properties": {"description": "Disk use"},
+                   "options": [{"label": "Run", "key": "0c6a1cbe-5e57-4d55-9a55-3f4c2d7f2f10",
+                                "scripts": {"linux": {"script": "echo used 42%; echo careful >&2; exit 3", "interpreter": "sh"}}}]}),
+        )
+        .await;
+        assert_eq!(status, 201, "{action}");
+        let row = issue(
+            "RUN_CUSTOM_ACTION",
+            json!({"custom_action_id": action["content"]["id"],
+                   "option_key": "0c6a1cbe-5e57-4d55-9a55-3f4c2d7f2f10"}),
+        )
+        .await;
+        assert_eq!(row["state"], "Command Failure", "{row}");
+        assert!(
+            row["reason"]
+                .as_str()
+                .unwrap()
+                .contains("status 3: careful"),
+            "{row}"
+        );
+        assert_eq!(row["details"]["stdout"], "used 42%\n", "{row}");
+        assert_eq!(row["details"]["exit_code"], 3, "{row}");
+
+        // The agent stops and starts again on the same journal: nothing it ran runs again.
+        stop.cancel();
+        let _ = task.await;
+        let before = std::fs::read_to_string(&journal_path).unwrap();
+        assert_eq!(before.lines().count(), 10, "{before}");
+        let (stop, task) = crate::agents::start_agent_with(&s, &key, platform.clone(), runner());
+        let row = issue("UPDATE_HEARTBEAT", json!({})).await;
+        assert_eq!(row["state"], "Command Success", "{row}");
+        let after = std::fs::read_to_string(&journal_path).unwrap();
+        assert_eq!(
+            after.lines().count(),
+            12,
+            "only the new command ran: {after}"
+        );
+        stop.cancel();
+        let _ = task.await;
+        s.stop().await;
+    }
+}
