@@ -5,7 +5,9 @@
 //! are `null`, never empty strings, because the SDK validates lengths of non-null strings.
 
 pub mod agent;
+pub mod application;
 pub mod command;
+pub mod content;
 pub mod custom_action;
 pub mod device;
 pub mod enterprise;

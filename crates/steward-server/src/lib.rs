@@ -5,6 +5,7 @@
 //! recorder (the `metrics` facade is process-wide by design), so several servers can run in
 //! one process, as the tests do.
 
+pub mod blobs;
 pub mod compat;
 mod error;
 pub mod gateway;
@@ -15,8 +16,11 @@ mod serve;
 pub mod settings;
 mod state;
 
+pub use blobs::Blobs;
 pub use error::ApiError;
 pub use openapi::api_document;
 pub use serve::{app, serve};
-pub use settings::{CommandSettings, DeviceSettings, RateLimit, ServerSettings, TlsFiles};
+pub use settings::{
+    CommandSettings, DeviceSettings, FileSettings, RateLimit, ServerSettings, TlsFiles,
+};
 pub use state::AppState;

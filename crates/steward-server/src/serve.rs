@@ -35,6 +35,7 @@ fn router(state: AppState) -> Router {
     let api = routes::api_router(state.clone());
     Router::new()
         .merge(routes::system::router())
+        .merge(routes::files::router())
         .merge(crate::gateway::router())
         .nest("/api", api)
         .fallback(middleware::not_found)

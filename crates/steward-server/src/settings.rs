@@ -46,6 +46,32 @@ pub struct ServerSettings {
     pub devices: DeviceSettings,
     /// How commands wait and time out.
     pub commands: CommandSettings,
+    /// Uploads and downloads of files.
+    pub files: FileSettings,
+}
+
+/// Uploaded files: size limits and download links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSettings {
+    /// Largest application package accepted.
+    pub max_app_bytes: u64,
+    /// Largest content file accepted.
+    pub max_content_bytes: u64,
+    /// How long a download URL in a response works.
+    pub download_ttl: Duration,
+    /// Where uploads are written while they arrive (the system's temporary folder if unset).
+    pub upload_dir: Option<PathBuf>,
+}
+
+impl Default for FileSettings {
+    fn default() -> Self {
+        Self {
+            max_app_bytes: 1024 * 1024 * 1024,
+            max_content_bytes: 2 * 1024 * 1024 * 1024,
+            download_ttl: Duration::from_secs(3600),
+            upload_dir: None,
+        }
+    }
 }
 
 /// Commands: schedules, waiting and timeouts.
@@ -123,6 +149,7 @@ impl Default for ServerSettings {
             request_timeout: Duration::from_secs(30),
             devices: DeviceSettings::default(),
             commands: CommandSettings::default(),
+            files: FileSettings::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use steward_store::Store;
 use tokio_util::task::TaskTracker;
 
+use crate::blobs::{Blobs, UrlSigner};
 use crate::gateway::dispatch::{DispatchReceiver, Dispatcher};
 use crate::gateway::registry::Registry;
 use crate::gateway::writer::{ReportQueue, report_queue};
@@ -32,10 +33,14 @@ pub struct AppState {
     pub(crate) dispatch_receiver: Arc<std::sync::Mutex<Option<DispatchReceiver>>>,
     /// Whether this node hears PostgreSQL announcements (so it need not wake itself).
     listening: Arc<std::sync::atomic::AtomicBool>,
+    /// Package files, icons and content.
+    pub blobs: Blobs,
+    /// Signs download URLs; its key is read from the database on first use.
+    signer: Arc<tokio::sync::OnceCell<UrlSigner>>,
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: ServerSettings) -> Self {
+    pub fn new(store: Store, settings: ServerSettings, blobs: Blobs) -> Self {
         let limiter = KeyLimiter::new(settings.rate_limit).map(Arc::new);
         let (reports, receiver) = report_queue();
         let (dispatcher, dispatch_receiver) = Dispatcher::new();
@@ -50,7 +55,19 @@ impl AppState {
             dispatcher,
             dispatch_receiver: Arc::new(std::sync::Mutex::new(Some(dispatch_receiver))),
             listening: Arc::default(),
+            blobs,
+            signer: Arc::default(),
         }
+    }
+
+    /// The download-URL signer, whose key every node shares through the database.
+    pub(crate) async fn signer(&self) -> Result<&UrlSigner, steward_store::StoreError> {
+        self.signer
+            .get_or_try_init(|| async {
+                let key = self.store.server_secret("download-urls").await?;
+                Ok(UrlSigner::new(key))
+            })
+            .await
     }
 
     pub(crate) fn listening(&self) -> bool {

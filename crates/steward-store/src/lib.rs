@@ -2,8 +2,10 @@
 //! behind one query code path. Queries are written once with sea-query and rendered for the
 //! backend in use; SQL lives in this crate only.
 
+pub mod applications;
 pub mod apps;
 pub mod commands;
+pub mod content;
 pub mod custom_actions;
 mod db;
 pub mod devices;

@@ -276,7 +276,9 @@ pub async fn serve(resolved: Resolved) -> anyhow::Result<()> {
         "steward listening on {scheme}://{}",
         listener.local_addr()?
     );
-    let state = AppState::new(store.clone(), resolved.server);
+    let blobs = steward_server::Blobs::open(&resolved.blob_storage)
+        .with_context(|| format!("cannot open blob storage {}", resolved.blob_storage))?;
+    let state = AppState::new(store.clone(), resolved.server, blobs);
     steward_server::serve(listener, state, shutdown_signal()).await?;
     // Writes still queued after the grace period are given up rather than waited for.
     if tokio::time::timeout(std::time::Duration::from_secs(5), store.close())

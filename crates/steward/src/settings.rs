@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
-use steward_server::{CommandSettings, DeviceSettings, RateLimit, ServerSettings, TlsFiles};
+use steward_server::{
+    CommandSettings, DeviceSettings, FileSettings as ServerFileSettings, RateLimit, ServerSettings,
+    TlsFiles,
+};
 
 /// Settings every subcommand takes.
 #[derive(Args, Debug)]
@@ -71,6 +74,19 @@ pub struct ServeArgs {
     /// `--command-timeout INSTALL=7200`; bounded to 120 … 259200.
     #[arg(long = "command-timeout", value_parser = parse_timeout)]
     pub command_timeouts: Vec<(String, u64)>,
+    /// Where uploaded files are kept: a folder or a `file://` URL. Default: `blobs` in the data
+    /// folder.
+    #[arg(long, env = "STEWARD_BLOB_STORAGE")]
+    pub blob_storage: Option<String>,
+    /// Largest application package accepted, in bytes. Default: 1 GiB.
+    #[arg(long, env = "STEWARD_MAX_APP_BYTES")]
+    pub max_app_bytes: Option<u64>,
+    /// Largest content file accepted, in bytes. Default: 2 GiB.
+    #[arg(long, env = "STEWARD_MAX_CONTENT_BYTES")]
+    pub max_content_bytes: Option<u64>,
+    /// Seconds a download URL in a response keeps working. Default: 3600.
+    #[arg(long, env = "STEWARD_DOWNLOAD_URL_TTL")]
+    pub download_url_ttl: Option<u64>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "STEWARD_LOG_JSON")]
     pub log_json: bool,
@@ -101,6 +117,10 @@ pub struct FileSettings {
     pub command_queue_expiry: Option<u64>,
     /// `command_timeouts = { INSTALL = 7200 }`.
     pub command_timeouts: Option<std::collections::BTreeMap<String, u64>>,
+    pub blob_storage: Option<String>,
+    pub max_app_bytes: Option<u64>,
+    pub max_content_bytes: Option<u64>,
+    pub download_url_ttl: Option<u64>,
 }
 
 fn parse_timeout(text: &str) -> Result<(String, u64), String> {
@@ -165,6 +185,15 @@ impl FileSettings {
     }
 }
 
+/// The data folder: flag, file, or `./steward-data`.
+fn data_dir(global: &GlobalArgs, file: &FileSettings) -> PathBuf {
+    global
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("steward-data"))
+}
+
 /// Where the database is, with the data folder created if it will hold it.
 pub fn resolve_database(global: &GlobalArgs, file: &FileSettings) -> anyhow::Result<String> {
     if let Some(url) = global
@@ -174,11 +203,7 @@ pub fn resolve_database(global: &GlobalArgs, file: &FileSettings) -> anyhow::Res
     {
         return Ok(url);
     }
-    let dir = global
-        .data_dir
-        .clone()
-        .or_else(|| file.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from("steward-data"));
+    let dir = data_dir(global, file);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create data folder {}", dir.display()))?;
     Ok(format!("sqlite://{}", dir.join("steward.db").display()))
@@ -187,6 +212,8 @@ pub fn resolve_database(global: &GlobalArgs, file: &FileSettings) -> anyhow::Res
 pub struct Resolved {
     pub database_url: String,
     pub server: ServerSettings,
+    /// Where uploaded files are kept.
+    pub blob_storage: String,
     pub bootstrap_enterprise: String,
 }
 
@@ -239,17 +266,56 @@ pub fn resolve_serve(
         request_timeout: defaults.request_timeout,
         devices: device_settings(args, file)?,
         commands: command_settings(args, file)?,
+        files: file_settings(args, file)?,
     };
     anyhow::ensure!(
         server.rate_limit.requests == 0 || !server.rate_limit.window.is_zero(),
         "--rate-limit-window must be at least one second"
     );
     init_logging("info", args.log_json || file.log_json.unwrap_or(false));
+    let blob_storage = match args
+        .blob_storage
+        .clone()
+        .or_else(|| file.blob_storage.clone())
+    {
+        Some(location) => location,
+        None => data_dir(global, file).join("blobs").display().to_string(),
+    };
     Ok(Resolved {
         database_url: resolve_database(global, file)?,
         server,
+        blob_storage,
         bootstrap_enterprise: args.bootstrap_enterprise.clone(),
     })
+}
+
+fn file_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<ServerFileSettings> {
+    let defaults = ServerFileSettings::default();
+    let files = ServerFileSettings {
+        max_app_bytes: args
+            .max_app_bytes
+            .or(file.max_app_bytes)
+            .unwrap_or(defaults.max_app_bytes),
+        max_content_bytes: args
+            .max_content_bytes
+            .or(file.max_content_bytes)
+            .unwrap_or(defaults.max_content_bytes),
+        download_ttl: args
+            .download_url_ttl
+            .or(file.download_url_ttl)
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.download_ttl),
+        upload_dir: None,
+    };
+    anyhow::ensure!(
+        files.max_app_bytes > 0 && files.max_content_bytes > 0,
+        "upload limits must be at least one byte"
+    );
+    anyhow::ensure!(
+        files.download_ttl >= Duration::from_secs(1),
+        "--download-url-ttl must be at least one second"
+    );
+    Ok(files)
 }
 
 fn device_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<DeviceSettings> {

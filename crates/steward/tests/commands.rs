@@ -177,10 +177,7 @@ async fn crash_mid_fan_out(db: &TestDb) {
     let devices = simulation.device_ids.clone();
 
     let mut requests = Vec::new();
-    for name in ["UPDATE_HEARTBEAT", "LOCK", "REBOOT"]
-        .iter()
-        .take(REQUESTS)
-    {
+    for name in ["UPDATE_HEARTBEAT", "LOCK", "REBOOT"].iter().take(REQUESTS) {
         requests.push(command(port, &t, &devices, name).await);
     }
     // Kill it while the fan-out is under way: some devices have run something, not all.

@@ -42,6 +42,14 @@ impl Links {
         )
     }
 
+    /// `{origin}/files/{key}?expires=…&signature=…`: a download that needs no API key.
+    pub fn file(&self, key: &str, expires: i64, signature: &str) -> String {
+        format!(
+            "{}/files/{key}?expires={expires}&signature={signature}",
+            self.origin
+        )
+    }
+
     /// A page of `results` out of `count`, with its links.
     pub fn page<T>(
         &self,

@@ -6,3 +6,4 @@ pub mod extract;
 pub mod links;
 pub mod middleware;
 pub mod ratelimit;
+pub mod upload;

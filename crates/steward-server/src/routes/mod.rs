@@ -1,12 +1,15 @@
 //! The API's routes, one module per domain, merged here.
 
+pub mod applications;
 pub mod commands;
+pub mod content;
 pub mod custom_actions;
 pub mod device_commands;
 pub mod devices;
 pub mod devices_v2;
 pub mod enrollment;
 pub mod enterprise;
+pub mod files;
 pub mod groups;
 pub mod system;
 pub mod tokens;
@@ -22,6 +25,8 @@ use crate::state::AppState;
 pub fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .merge(enterprise::router())
+        .merge(applications::router())
+        .merge(content::router())
         .merge(tokens::router())
         .merge(groups::router())
         .merge(devices::router())

@@ -635,7 +635,11 @@ async fn a_command_made_on_one_node_reaches_a_device_on_another_within_a_second(
     let addr = listener.local_addr().unwrap();
     let mut settings_b = settings();
     settings_b.listen = addr;
-    let state_b = steward_server::AppState::new(store_b, settings_b);
+    let state_b = steward_server::AppState::new(
+        store_b,
+        settings_b,
+        steward_server::Blobs::in_folder(&a.blobs_dir).unwrap(),
+    );
     let (stop_b, stopped_b) = tokio::sync::oneshot::channel::<()>();
     let node_b = tokio::spawn(steward_server::serve(listener, state_b, async {
         let _ = stopped_b.await;

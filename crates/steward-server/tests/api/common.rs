@@ -17,6 +17,8 @@ pub struct TestServer {
     pub enterprise: Uuid,
     pub key: String,
     pub client: Client,
+    /// The blob folder (named after the enterprise, so a restart finds it again).
+    pub blobs_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -76,7 +78,9 @@ impl TestServer {
     ) -> Self {
         let addr = listener.local_addr().unwrap();
         settings.listen = addr;
-        let state = AppState::new(db.store.clone(), settings);
+        let blobs_dir = std::env::temp_dir().join(format!("steward-test-blobs-{enterprise}"));
+        let blobs = steward_server::Blobs::in_folder(&blobs_dir).unwrap();
+        let state = AppState::new(db.store.clone(), settings, blobs);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             steward_server::serve(listener, state, async {
@@ -94,6 +98,7 @@ impl TestServer {
                 .timeout(Duration::from_secs(20))
                 .build()
                 .unwrap(),
+            blobs_dir,
             stop: Some(stop),
             task: Some(task),
         };
@@ -149,6 +154,7 @@ impl TestServer {
 
     pub async fn stop(mut self) {
         self.halt().await;
+        let _ = std::fs::remove_dir_all(&self.blobs_dir);
     }
 
     async fn halt(&mut self) {

@@ -1,0 +1,111 @@
+//! Receiving one file of a multipart upload: streamed to a temporary file under a size cap and
+//! hashed on the way, so nothing large is held in memory and nothing is left behind when the
+//! upload fails (the temporary file is removed when dropped).
+
+use std::path::Path;
+
+use axum::extract::Multipart;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::ApiError;
+
+/// A file received in full.
+pub struct Received {
+    /// Removed when dropped.
+    pub path: tempfile::TempPath,
+    /// The name the client gave it (only its last path segment, never used as a path).
+    pub file_name: String,
+    pub content_type: Option<String>,
+    pub size: u64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+}
+
+fn human_bytes(n: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if n >= 1024 * MIB && n.is_multiple_of(1024 * MIB) {
+        format!("{} GiB", n / (1024 * MIB))
+    } else if n >= MIB {
+        format!("{} MiB", n / MIB)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// Reads the multipart body until the field `field`, and streams it to a temporary file in
+/// `dir` (the system's temporary folder when `None`). Other fields are skipped.
+pub async fn receive_file(
+    multipart: &mut Multipart,
+    field: &str,
+    max_bytes: u64,
+    dir: Option<&Path>,
+) -> Result<Received, ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::BadRequest(format!("unreadable multipart body: {}", e.body_text()))
+    };
+    while let Some(mut part) = multipart.next_field().await.map_err(bad)? {
+        if part.name() != Some(field) {
+            continue;
+        }
+        let file_name = part
+            .file_name()
+            .and_then(|n| n.rsplit(['/', '\\']).next())
+            .filter(|n| !n.is_empty())
+            .map(|n| n.chars().take(255).collect::<String>())
+            .unwrap_or_else(|| "upload".to_string());
+        let content_type = part.content_type().map(str::to_string);
+        let temp = match dir {
+            Some(d) => tempfile::Builder::new().prefix("upload-").tempfile_in(d),
+            None => tempfile::Builder::new()
+                .prefix("steward-upload-")
+                .tempfile(),
+        }
+        .map_err(|e| ApiError::Internal(format!("cannot create a temporary file: {e}")))?;
+        let (file, path) = temp.into_parts();
+        let mut out = tokio::fs::File::from_std(file);
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = part.chunk().await.map_err(bad)? {
+            size += chunk.len() as u64;
+            if size > max_bytes {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "{field}: the file is larger than the limit of {}",
+                    human_bytes(max_bytes)
+                )));
+            }
+            hasher.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::Internal(format!("cannot write the upload: {e}")))?;
+        }
+        out.flush()
+            .await
+            .map_err(|e| ApiError::Internal(format!("cannot write the upload: {e}")))?;
+        if size == 0 {
+            return Err(ApiError::BadRequest(format!("{field}: the file is empty")));
+        }
+        return Ok(Received {
+            path,
+            file_name,
+            content_type,
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        });
+    }
+    Err(ApiError::BadRequest(format!(
+        "{field}: missing; send the file as the multipart field {field:?}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(2 * 1024 * 1024 * 1024), "2 GiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024), "5 MiB");
+        assert_eq!(human_bytes(10), "10 bytes");
+    }
+}
