@@ -19,7 +19,6 @@ LEGACY_STATES = {
     "Command Initiated", "Command Acknowledged", "Command In Progress", "Command TimeOut",
     "Command Success", "Command Failure", "Command Scheduled",
 }
-ENDED = {"Command Success", "Command Failure", "Command TimeOut", "Command Cancelled"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -241,12 +241,31 @@ fn new_command(body: V0CommandRequestBody) -> Result<NewCommand, Invalid> {
     };
     let schedule_args = match body.schedule_args {
         None | Some(Value::Null) => None,
+        // An IMMEDIATE command has no schedule: what came with it is not kept (unchecked, it
+        // would come back in every list and could break clients that read its date-times).
+        Some(Value::Object(_)) if schedule == Some(ScheduleKind::Immediate) => None,
         Some(Value::Object(m)) => Some(m),
         Some(_) => {
             e.add("schedule_args", "must be a JSON object");
             None
         }
     };
+    // The date-times come back in every answer, where clients parse them as plain ISO 8601
+    // (esperclient uses dateutil): a bracketed time-zone annotation, which the schedule's own
+    // parser would take, is refused here.
+    for field in ["start_datetime", "end_datetime"] {
+        let annotated = schedule_args
+            .as_ref()
+            .and_then(|a| a.get(field))
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains('['));
+        if annotated {
+            e.add(
+                format!("schedule_args.{field}"),
+                "must be a date-time like 2024-05-01T09:00:00Z, without a [time zone] annotation",
+            );
+        }
+    }
     e.finish()?;
     let (Some(command_type), Some(device_type), Some(schedule), Some(command)) =
         (command_type, device_type, schedule, command)

@@ -90,6 +90,24 @@ fn legacy_command(
     })
 }
 
+/// A command's arguments as the legacy `CommandArgs` model can hold them: esperclient checks
+/// its whole-number fields' types and ranges (and reads its flags with Python's `bool`) when it
+/// reads a `DeviceCommand`, so a value it would refuse is left out of the legacy view, e.g. a
+/// V2 `screen_off_timeout` of -1 (never) or an argument the command ignores.
+fn legacy_args(mut args: Map<String, Value>) -> Map<String, Value> {
+    let in_range = |v: &Value, lo: i64, hi: i64| v.as_i64().is_some_and(|n| (lo..=hi).contains(&n));
+    args.retain(|key, value| match key.as_str() {
+        "brightness_value" => in_range(value, 1, 100),
+        "volume_level" => in_range(value, 0, 100),
+        "screen_off_timeout" => in_range(value, 5000, 1_800_000),
+        "wipe_external_storage" | "wipe_FRP" | "wifi_state" | "bluetooth_state" => {
+            value.is_boolean()
+        }
+        _ => true,
+    });
+    args
+}
+
 /// The seven legacy device states: waiting reads as initiated, cancelled as failed.
 fn legacy_state(state: &str) -> &'static str {
     match CommandState::from_name(state) {
@@ -148,7 +166,7 @@ fn render_device_command(
     let eid = request.enterprise_id;
     DeviceCommand {
         id: request.id,
-        command_args: request.args(),
+        command_args: legacy_args(request.args()),
         action: None,
         schedule: None,
         group_schedule_id: None,
