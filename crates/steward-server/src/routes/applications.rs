@@ -750,7 +750,7 @@ async fn install_device_page(
 /// The devices that have this version installed.
 #[utoipa::path(
     get,
-    path = "/enterprise/{enterprise_id}/application/{application_id}/version/{version_id}/installdevices",
+    path = "/enterprise/{enterprise_id}/application/{application_id}/version/{version_id}/installdevices/",
     tag = "Applications",
     operation_id = "get_install_devices",
     params(("enterprise_id" = Uuid, Path), ("application_id" = Uuid, Path), ("version_id" = Uuid, Path),
@@ -957,7 +957,7 @@ async fn delete_version_v1(
 /// The devices that have this version installed (v1).
 #[utoipa::path(
     get,
-    path = "/v1/enterprise/{enterprise_id}/application/{application_id}/version/{version_id}/installdevices",
+    path = "/v1/enterprise/{enterprise_id}/application/{application_id}/version/{version_id}/installdevices/",
     tag = "Applications",
     operation_id = "get_install_devices_v1",
     params(("enterprise_id" = Uuid, Path), ("application_id" = Uuid, Path), ("version_id" = Uuid, Path),
