@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use axum::extract::Multipart;
+use axum::extract::multipart::MultipartRejection;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -33,14 +34,38 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
+/// A name safe inside a URL path and a blob key: ASCII letters, digits, `.`, `-`, `_`, at most
+/// 100 characters, not starting with a dot; empty when nothing of it is left.
+pub fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    s.trim_start_matches('.').to_string()
+}
+
 /// Reads the multipart body until the field `field`, and streams it to a temporary file in
-/// `dir` (the system's temporary folder when `None`). Other fields are skipped.
+/// `dir` (the system's temporary folder when `None`). Other fields are skipped; a body that is
+/// not multipart is a 415.
 pub async fn receive_file(
-    multipart: &mut Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
     field: &str,
     max_bytes: u64,
     dir: Option<&Path>,
 ) -> Result<Received, ApiError> {
+    let mut multipart = multipart.map_err(|e| {
+        ApiError::UnsupportedMediaType(format!(
+            "send the file as multipart/form-data in the field {field} ({})",
+            e.body_text()
+        ))
+    })?;
     let bad = |e: axum::extract::multipart::MultipartError| {
         ApiError::BadRequest(format!("unreadable multipart body: {}", e.body_text()))
     };

@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath, Params};
 use crate::http::links::Links;
-use crate::http::upload::receive_file;
+use crate::http::upload::{receive_file, safe_name};
 use crate::routes::files::signed_url;
 use crate::state::AppState;
 
@@ -61,20 +61,9 @@ struct VersionPath {
     version_id: Uuid,
 }
 
-/// A file name safe inside a URL path and a blob key.
+/// A file name safe inside a URL path and a blob key, with the package's extension.
 fn safe_file_name(name: &str, kind: PackageKind) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
-    let stem = stem.trim_start_matches('.');
+    let stem = safe_name(name);
     let extension = match kind {
         PackageKind::Apk => ".apk",
         PackageKind::Deb => ".deb",
@@ -82,7 +71,7 @@ fn safe_file_name(name: &str, kind: PackageKind) -> String {
     if stem.is_empty() {
         format!("package{extension}")
     } else if stem.to_ascii_lowercase().ends_with(extension) {
-        stem.to_string()
+        stem
     } else {
         format!("{stem}{extension}")
     }
@@ -381,15 +370,9 @@ async fn upload_application(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<ApplicationUpload>)> {
     let eid = caller.enterprise(enterprise_id)?;
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::UnsupportedMediaType(format!(
-            "send the package as multipart/form-data in the field app_file ({})",
-            e.body_text()
-        ))
-    })?;
     let files = &state.settings.files;
     let received = receive_file(
-        &mut multipart,
+        multipart,
         "app_file",
         files.max_app_bytes,
         files.upload_dir.as_deref(),

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath, Params};
 use crate::http::links::Links;
-use crate::http::upload::receive_file;
+use crate::http::upload::{receive_file, safe_name};
 use crate::routes::files::signed_url;
 use crate::state::AppState;
 
@@ -54,27 +54,6 @@ impl ContentPath {
             )
         })?;
         Ok((eid, id))
-    }
-}
-
-/// A name safe inside a URL path and a blob key.
-fn safe_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(100)
-        .collect();
-    let s = s.trim_start_matches('.');
-    if s.is_empty() {
-        "file".into()
-    } else {
-        s.into()
     }
 }
 
@@ -151,15 +130,9 @@ async fn post_content(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Content>)> {
     let eid = caller.enterprise(enterprise_id)?;
-    let mut multipart = multipart.map_err(|e| {
-        ApiError::UnsupportedMediaType(format!(
-            "send the file as multipart/form-data in the field key ({})",
-            e.body_text()
-        ))
-    })?;
     let files = &state.settings.files;
     let received = receive_file(
-        &mut multipart,
+        multipart,
         "key",
         files.max_content_bytes,
         files.upload_dir.as_deref(),
@@ -168,7 +141,9 @@ async fn post_content(
     let blob_key = format!(
         "content/{eid}/{}/{}",
         Uuid::now_v7(),
-        safe_name(&received.file_name)
+        Some(safe_name(&received.file_name))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "file".into())
     );
     state
         .blobs
