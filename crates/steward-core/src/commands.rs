@@ -59,6 +59,12 @@ const CATALOG: &[Spec] = &[
         &[("title", Rule::Text(255)), ("message", Rule::Text(4096))],
         &[("url", Rule::Text(2048))],
     ),
+    // Steward's own: a content file to the device's content folder.
+    (
+        "PUSH_CONTENT",
+        &[("content_id", Rule::Int(1, i64::MAX))],
+        &[],
+    ),
     ("REBOOT", &[], &[]),
     ("REMOVE_FROM_WHITELIST", &[PACKAGE], &[]),
     (
@@ -199,7 +205,8 @@ pub fn default_timeout(command: &str) -> std::time::Duration {
     let minutes = match command {
         "UPDATE_HEARTBEAT" | "LOCK" | "BEEP_DEVICE" | "NOTIFY_DEVICE" | "CAPTURE_SCREENSHOT" => 2,
         "REBOOT" | "SET_TIMEZONE" | "SET_DEVICE_LANGUAGE" | "UPDATE_DEVICE_CONFIG" => 30,
-        "INSTALL" | "UNINSTALL" | "UPDATE_LATEST_DPC" | "UPDATE_BLUEPRINT" | "CONVERGE" => 24 * 60,
+        "INSTALL" | "UNINSTALL" | "PUSH_CONTENT" | "UPDATE_LATEST_DPC" | "UPDATE_BLUEPRINT"
+        | "CONVERGE" => 24 * 60,
         "WIPE" => 3 * 24 * 60,
         _ => 60,
     };
@@ -339,8 +346,8 @@ mod tests {
     #[test]
     fn the_catalog_has_every_command_once() {
         let names: Vec<&str> = command_names().collect();
-        // Esper's 37 and Steward's RUN_CUSTOM_ACTION.
-        assert_eq!(names.len(), 38);
+        // Esper's 37 and Steward's RUN_CUSTOM_ACTION and PUSH_CONTENT.
+        assert_eq!(names.len(), 39);
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();

@@ -36,6 +36,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::system::router())
         .merge(routes::files::router())
+        .merge(routes::agent_files::router())
         .merge(crate::gateway::router())
         .nest("/api", api)
         .fallback(middleware::not_found)

@@ -3,10 +3,13 @@
 use std::collections::HashMap;
 
 use sea_query::{Expr, ExprTrait, Iden, Order, Query, SelectStatement};
+use serde_json::Value;
+use steward_core::command_state::CommandState;
 use steward_core::pagination::PageRequest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::commands::{CommandRequest, CommandStatuses};
 use crate::db::Tx;
 use crate::devices::DeviceIdentity;
 use crate::events::{EventKind, insert_event};
@@ -54,6 +57,8 @@ enum AppInstalls {
     ReasonDetails,
     CreatedOn,
     UpdatedOn,
+    /// The command row (INSTALL, UNINSTALL on one device) this install follows, if any.
+    CommandStatusId,
 }
 
 const INSTALL_COLUMNS: [AppInstalls; 12] = [
@@ -320,13 +325,15 @@ pub(crate) async fn apps_in(
     }
     let mut changes = AppChanges::default();
     let at = now();
+    // Packages a command is installing or removing: that command's row records the change.
+    let by_command = packages_in_progress(tx, device.id).await?;
     let mut new_rows = Vec::new();
     for app in reported {
         match by_package.remove(app.package_name.as_str()) {
             None => {
                 new_rows.push(app);
                 changes.installed += 1;
-                if !first_report {
+                if !first_report && !by_command.contains(&app.package_name) {
                     record_install(tx, device, app, "INSTALL_SUCCESS", at).await?;
                 }
             }
@@ -345,7 +352,9 @@ pub(crate) async fn apps_in(
                     .to_owned();
                 tx.execute(&stmt).await?;
                 changes.updated += 1;
-                if old.version_name != app.version_name || old.version_code != app.version_code {
+                if (old.version_name != app.version_name || old.version_code != app.version_code)
+                    && !by_command.contains(&app.package_name)
+                {
                     record_install(tx, device, app, "INSTALL_SUCCESS", at).await?;
                 }
             }
@@ -371,7 +380,10 @@ pub(crate) async fn apps_in(
         tx.execute(&stmt).await?;
     }
     let gone: Vec<&DeviceApp> = by_package.into_values().collect();
-    for app in &gone {
+    for app in gone
+        .iter()
+        .filter(|a| !by_command.contains(&a.package_name))
+    {
         let removed = ReportedApp {
             package_name: app.package_name.clone(),
             app_name: app.app_name.clone(),
@@ -389,4 +401,174 @@ pub(crate) async fn apps_in(
     }
     changes.removed = gone.len();
     Ok(changes)
+}
+
+/// Install rows of commands still under way.
+const INSTALLING: &str = "INSTALL_IN_PROGRESS";
+const UNINSTALLING: &str = "UNINSTALL_IN_PROGRESS";
+
+/// The packages of a device that a command is installing or removing now.
+async fn packages_in_progress(
+    tx: &mut Tx,
+    device_id: Uuid,
+) -> Result<std::collections::HashSet<String>> {
+    let stmt = Query::select()
+        .column(AppInstalls::PackageName)
+        .from(AppInstalls::Table)
+        .and_where(Expr::col(AppInstalls::InstallState).is_in([INSTALLING, UNINSTALLING]))
+        .and_where(Expr::col(AppInstalls::DeviceId).eq(device_id))
+        .to_owned();
+    let rows: Vec<(String,)> = tx.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Records that an INSTALL or UNINSTALL request was sent to devices (`(status id, device id)`):
+/// one row in progress per device, following the command's row. A RECURRING request that
+/// tries again puts its row back in progress. Other commands record nothing.
+pub(crate) async fn installs_sent(
+    tx: &mut Tx,
+    request: &CommandRequest,
+    sent: &[(Uuid, Uuid)],
+) -> Result<()> {
+    let state = match request.command.as_str() {
+        "INSTALL" => INSTALLING,
+        "UNINSTALL" => UNINSTALLING,
+        _ => return Ok(()),
+    };
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let args = request.args();
+    let text = |k: &str| {
+        args.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let package = text("package_name").unwrap_or_default();
+    let name = text("application_name").unwrap_or_else(|| package.clone());
+    let version_id = text("app_version").and_then(|s| s.parse::<Uuid>().ok());
+    let at = now();
+    let again = Query::select()
+        .column(AppInstalls::CommandStatusId)
+        .from(AppInstalls::Table)
+        .and_where(Expr::col(AppInstalls::CommandStatusId).is_in(sent.iter().map(|s| s.0)))
+        .to_owned();
+    let again: std::collections::HashSet<Uuid> = tx
+        .fetch_all::<(Uuid,)>(&again)
+        .await?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    if !again.is_empty() {
+        let stmt = Query::update()
+            .table(AppInstalls::Table)
+            .value(AppInstalls::InstallState, state)
+            .value(AppInstalls::ReasonDetails, Option::<String>::None)
+            .value(AppInstalls::UpdatedOn, at)
+            .and_where(Expr::col(AppInstalls::CommandStatusId).is_in(again.iter().copied()))
+            .to_owned();
+        tx.execute(&stmt).await?;
+    }
+    let fresh: Vec<&(Uuid, Uuid)> = sent.iter().filter(|s| !again.contains(&s.0)).collect();
+    for chunk in fresh.chunks(200) {
+        let mut stmt = Query::insert();
+        stmt.into_table(AppInstalls::Table).columns(
+            INSTALL_COLUMNS
+                .into_iter()
+                .chain([AppInstalls::CommandStatusId]),
+        );
+        for (status_id, device_id) in chunk {
+            stmt.values_panic([
+                Uuid::now_v7().into(),
+                request.enterprise_id.into(),
+                (*device_id).into(),
+                name.clone().into(),
+                package.clone().into(),
+                text("version_name").into(),
+                text("version_code").into(),
+                version_id.into(),
+                state.into(),
+                Option::<String>::None.into(),
+                at.into(),
+                at.into(),
+                (*status_id).into(),
+            ]);
+        }
+        tx.execute(&stmt).await?;
+    }
+    Ok(())
+}
+
+/// The install state an ended command leaves, from the one in progress.
+fn ended_install_state(in_progress: &str, command: CommandState) -> &'static str {
+    let install = in_progress == INSTALLING;
+    match (command, install) {
+        (CommandState::Success, true) => "INSTALL_SUCCESS",
+        (CommandState::Success, false) => "UNINSTALL_SUCCESS",
+        (_, true) => "INSTALL_FAILED",
+        (_, false) => "UNINSTALL_FAILED",
+    }
+}
+
+/// Ends the install rows in progress whose command has ended (Success, Failure, TimeOut or
+/// Cancelled): those of one command row, or all.
+pub(crate) async fn settle_installs(tx: &mut Tx, status_id: Option<Uuid>) -> Result<()> {
+    let ended = [
+        CommandState::Success,
+        CommandState::Failure,
+        CommandState::TimeOut,
+        CommandState::Cancelled,
+    ];
+    let mut find = Query::select();
+    find.column((AppInstalls::Table, AppInstalls::Id))
+        .column((AppInstalls::Table, AppInstalls::InstallState))
+        .column((CommandStatuses::Table, CommandStatuses::State))
+        .column((CommandStatuses::Table, CommandStatuses::Reason))
+        .from(AppInstalls::Table)
+        .inner_join(
+            CommandStatuses::Table,
+            Expr::col((CommandStatuses::Table, CommandStatuses::Id))
+                .equals((AppInstalls::Table, AppInstalls::CommandStatusId)),
+        )
+        .and_where(
+            Expr::col((AppInstalls::Table, AppInstalls::InstallState))
+                .is_in([INSTALLING, UNINSTALLING]),
+        )
+        .and_where(
+            Expr::col((CommandStatuses::Table, CommandStatuses::State))
+                .is_in(ended.map(CommandState::name)),
+        )
+        .limit(10_000);
+    if let Some(id) = status_id {
+        find.and_where(Expr::col((AppInstalls::Table, AppInstalls::CommandStatusId)).eq(id));
+    }
+    let rows: Vec<(Uuid, String, String, Option<String>)> = tx.fetch_all(&find).await?;
+    let at = now();
+    for (id, install_state, command_state, reason) in rows {
+        let Some(command) = CommandState::from_name(&command_state) else {
+            continue;
+        };
+        let reason = match command {
+            CommandState::Success => reason.filter(|r| !r.trim().is_empty()),
+            // Esper's clients want a reason of one character or more, or none.
+            _ => Some(
+                reason
+                    .filter(|r| !r.trim().is_empty())
+                    .unwrap_or(command_state),
+            ),
+        };
+        let stmt = Query::update()
+            .table(AppInstalls::Table)
+            .value(
+                AppInstalls::InstallState,
+                ended_install_state(&install_state, command),
+            )
+            .value(AppInstalls::ReasonDetails, reason)
+            .value(AppInstalls::UpdatedOn, at)
+            .and_where(Expr::col(AppInstalls::Id).eq(id))
+            .to_owned();
+        tx.execute(&stmt).await?;
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use steward_core::{FieldErrors, Invalid};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::apps::{installs_sent, settle_installs};
 use crate::db::Tx;
 use crate::devices::{DeviceIdentity, Devices, state as device_state};
 use crate::groups::DeviceGroups;
@@ -65,7 +66,7 @@ const REQUEST_COLUMNS: [CommandRequests; 17] = [
 ];
 
 #[derive(Iden, Clone, Copy)]
-enum CommandStatuses {
+pub(crate) enum CommandStatuses {
     Table,
     Id,
     RequestId,
@@ -827,6 +828,7 @@ impl Store {
         }
         let stmt = cancel_statement(Cond::all().add(Expr::col(CommandStatuses::Id).eq(status_id)));
         tx.execute(&stmt).await?;
+        settle_installs(&mut tx, Some(status_id)).await?;
         let row = tx
             .fetch_optional(&find)
             .await?
@@ -847,7 +849,11 @@ impl Store {
                 .add(Expr::col(CommandStatuses::EnterpriseId).eq(enterprise_id))
                 .add(Expr::col(CommandStatuses::RequestId).eq(request_id)),
         );
-        self.execute(&stmt).await
+        let mut tx = self.begin().await?;
+        let cancelled = tx.execute(&stmt).await?;
+        settle_installs(&mut tx, None).await?;
+        tx.commit().await?;
+        Ok(cancelled)
     }
 
     /// Claims the queued rows of a request for devices connected to this node: they become
@@ -884,6 +890,7 @@ impl Store {
         for chunk in local.chunks(CHUNK) {
             let mut tx = self.begin().await?;
             let claimed = mark_sent(&mut tx, chunk, timeout).await?;
+            installs_sent(&mut tx, &request, &claimed).await?;
             tx.commit().await?;
             out.extend(claimed.into_iter().map(|(status_id, device_id)| Delivery {
                 status_id,
@@ -961,7 +968,9 @@ impl Store {
                 }
             }
             let timeout = u64::try_from(request.timeout_secs).unwrap_or(0);
-            if !mark_sent(&mut tx, &[row.id], timeout).await?.is_empty() {
+            let claimed = mark_sent(&mut tx, &[row.id], timeout).await?;
+            if !claimed.is_empty() {
+                installs_sent(&mut tx, request, &claimed).await?;
                 out.push(delivery(&row, request));
             }
         }
@@ -1081,6 +1090,7 @@ impl Store {
                 .to_owned();
             expired += tx.execute(&stmt).await?;
         }
+        settle_installs(&mut tx, None).await?;
         tx.commit().await?;
         Ok(expired)
     }
@@ -1253,14 +1263,15 @@ pub(crate) async fn command_update_in(
             .and_where(Expr::col(CommandStatuses::State).is_in(sent_states()))
             .to_owned();
         if let Some(row) = tx.fetch_optional::<CommandStatus>(&find).await? {
-            return retry_or_end(
+            retry_or_end(
                 tx,
                 &row,
                 CommandState::Failure,
                 update.reason.clone(),
                 update.details.clone(),
             )
-            .await;
+            .await?;
+            settle_installs(tx, Some(update.status_id)).await?;
         }
         return Ok(());
     }
@@ -1286,7 +1297,10 @@ pub(crate) async fn command_update_in(
     if update.details.is_some() {
         stmt.value(CommandStatuses::Details, update.details.clone());
     }
-    tx.execute(&stmt).await?;
+    let changed = tx.execute(&stmt).await?;
+    if changed > 0 && update.state == CommandState::Success {
+        settle_installs(tx, Some(update.status_id)).await?;
+    }
     Ok(())
 }
 

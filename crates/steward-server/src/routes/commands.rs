@@ -25,6 +25,7 @@ use crate::gateway::dispatch;
 use crate::http::auth::Caller;
 use crate::http::extract::{ApiJson, ApiPath, Params};
 use crate::http::links::Links;
+use crate::routes::agent_files::{add_content_file, add_package_file};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -78,8 +79,15 @@ pub(crate) async fn issue(
     mut new: NewCommand,
 ) -> ApiResult<CommandRequest> {
     validate_command(&new.command, Some(&new.command_args))?;
-    if new.command == "RUN_CUSTOM_ACTION" {
-        add_custom_action_script(state, enterprise_id, &mut new.command_args).await?;
+    match new.command.as_str() {
+        "RUN_CUSTOM_ACTION" => {
+            add_custom_action_script(state, enterprise_id, &mut new.command_args).await?;
+        }
+        "INSTALL" | "UNINSTALL" => {
+            add_package_file(state, enterprise_id, &new.command, &mut new.command_args).await?;
+        }
+        "PUSH_CONTENT" => add_content_file(state, enterprise_id, &mut new.command_args).await?,
+        _ => {}
     }
     new.issued_by = Some(IssuedBy {
         id: caller.key.id,

@@ -51,7 +51,12 @@ async fn download(
             "this download URL has expired; ask the API for a fresh one".into(),
         ));
     }
-    let blob = match state.blobs.get(&key).await {
+    stream_blob(&state, &key).await
+}
+
+/// The blob `key` as a download, streamed from storage.
+pub async fn stream_blob(state: &AppState, key: &str) -> ApiResult<Response> {
+    let blob = match state.blobs.get(key).await {
         Ok(b) => b,
         Err(object_store::Error::NotFound { .. }) => return Err(ApiError::not_found("file")),
         Err(e) => return Err(ApiError::Internal(format!("blob storage: {e}"))),

@@ -1,5 +1,6 @@
 //! The API's routes, one module per domain, merged here.
 
+pub mod agent_files;
 pub mod applications;
 pub mod commands;
 pub mod content;
