@@ -18,6 +18,7 @@ use steward_proto::agent::CommandFrame;
 use tokio::process::Command;
 use tokio::time::Instant;
 
+use super::linux_settings::{self as settings, Radio};
 use super::process::{self, Exit, Finished};
 use super::{BoxFuture, CATALOG, Executor, Outcome, bounded, human};
 use crate::platform::Platform;
@@ -470,7 +471,22 @@ impl LinuxExecutor {
             "NOTIFY_DEVICE" => self.notify(frame, deadline).await,
             "CAPTURE_SCREENSHOT" => self.screenshot(frame, deadline).await,
             "RUN_CUSTOM_ACTION" => self.custom_action(frame, deadline).await,
-            "REBOOT" | "WIPE" | "LOCK" => Outcome::failure(format!(
+            "SET_BRIGHTNESS_SCALE" => settings::set_brightness(&self.config.root, &frame.args),
+            "SET_BLUETOOTH_STATE" => {
+                settings::set_radio(&self.config.root, Radio::Bluetooth, &frame.args)
+            }
+            "SET_WIFI_STATE" => settings::set_radio(&self.config.root, Radio::Wifi, &frame.args),
+            "SET_STREAM_VOLUME" => settings::set_volume(&frame.args, deadline).await,
+            "SET_SCREEN_OFF_TIMEOUT" => {
+                let session = self.config.graphical_session;
+                settings::set_screen_off_timeout(&frame.args, session, deadline).await
+            }
+            "SET_ROTATION_STATE" => {
+                let session = self.config.graphical_session;
+                settings::set_rotation(&frame.args, session, deadline).await
+            }
+            "LOCK" => settings::lock_sessions(deadline).await,
+            "REBOOT" | "WIPE" => Outcome::failure(format!(
                 "{name} needs a hook on Linux: {}",
                 self.hook_hint(name)
             )),

@@ -13,6 +13,7 @@
 
 pub mod journal;
 pub mod linux;
+pub mod linux_settings;
 pub mod process;
 pub mod simulated;
 
@@ -72,17 +73,23 @@ pub const CATALOG: [&str; 37] = [
 ];
 
 /// Commands a Linux device carries out itself (others need a hook).
-pub const LINUX_BUILTINS: [&str; 11] = [
+pub const LINUX_BUILTINS: [&str; 17] = [
     "UPDATE_HEARTBEAT",
     "SET_TIMEZONE",
     "SET_DEVICE_LANGUAGE",
     "NOTIFY_DEVICE",
     "CAPTURE_SCREENSHOT",
     "RUN_CUSTOM_ACTION",
-    // These three only with a hook; the simulator pretends to have one.
+    "SET_BRIGHTNESS_SCALE",
+    "SET_BLUETOOTH_STATE",
+    "SET_WIFI_STATE",
+    "SET_STREAM_VOLUME",
+    "SET_SCREEN_OFF_TIMEOUT",
+    "SET_ROTATION_STATE",
+    "LOCK",
+    // These two only with a hook; the simulator pretends to have one.
     "REBOOT",
     "WIPE",
-    "LOCK",
     // Not yet (the simulator pretends).
     "INSTALL",
     "UNINSTALL",

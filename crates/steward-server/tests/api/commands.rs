@@ -900,6 +900,18 @@ async fn a_linux_agent_carries_out_commands_and_reports_what_happened() {
         assert_eq!(row["state"], "Command Success", "{row}");
         assert_eq!(std::fs::read_to_string(&rebooted).unwrap(), "{}");
 
+        // Settings Linux has a kernel interface for change the fixture root's sysfs files.
+        let backlight = root.join("sys/class/backlight/panel");
+        std::fs::create_dir_all(&backlight).unwrap();
+        std::fs::write(backlight.join("max_brightness"), "255\n").unwrap();
+        std::fs::write(backlight.join("brightness"), "255\n").unwrap();
+        let row = issue("SET_BRIGHTNESS_SCALE", json!({"brightness_value": 40})).await;
+        assert_eq!(row["state"], "Command Success", "{row}");
+        assert_eq!(
+            std::fs::read_to_string(backlight.join("brightness")).unwrap(),
+            "102\n"
+        );
+
         let row = issue("WIPE", json!({})).await;
         assert_eq!(row["state"], "Command Failure", "{row}");
         assert!(
@@ -949,14 +961,14 @@ async fn a_linux_agent_carries_out_commands_and_reports_what_happened() {
         stop.cancel();
         let _ = task.await;
         let before = std::fs::read_to_string(&journal_path).unwrap();
-        assert_eq!(before.lines().count(), 10, "{before}");
+        assert_eq!(before.lines().count(), 12, "{before}");
         let (stop, task) = crate::agents::start_agent_with(&s, &key, platform.clone(), runner());
         let row = issue("UPDATE_HEARTBEAT", json!({})).await;
         assert_eq!(row["state"], "Command Success", "{row}");
         let after = std::fs::read_to_string(&journal_path).unwrap();
         assert_eq!(
             after.lines().count(),
-            12,
+            14,
             "only the new command ran: {after}"
         );
         stop.cancel();
