@@ -131,6 +131,17 @@ pub struct LatestVersionV1 {
     pub release_name: Option<String>,
 }
 
+/// An application in `/v1/…/applications-minimal/`: what a picker needs, without versions.
+/// (Esper documents the endpoint but not its shape; these are the fields every other
+/// application shape shares.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApplicationMinimal {
+    pub id: Uuid,
+    pub application_name: String,
+    pub package_name: String,
+    pub is_hidden: bool,
+}
+
 /// ApplicationV1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ApplicationV1 {

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use steward_packages::{InspectError, Limits, PackageKind, PackageMeta};
 use steward_proto::Page;
 use steward_proto::application::{
-    AppPermission, AppVersion, AppVersionPatch, Application, ApplicationUpload, ApplicationV1,
-    ApplicationVersion, InstallDevices, LatestVersionV1,
+    AppPermission, AppVersion, AppVersionPatch, Application, ApplicationMinimal, ApplicationUpload,
+    ApplicationV1, ApplicationVersion, InstallDevices, LatestVersionV1,
 };
 use steward_store::applications::{
     self as store, AppFilter, NewVersion, VersionFilter, VersionPatch,
@@ -40,9 +40,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_versions_v1))
         .routes(routes!(get_version_v1, patch_version_v1, delete_version_v1))
         .routes(routes!(install_devices_v1))
+        .routes(routes!(list_applications_minimal))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(upload_application))
+                .routes(routes!(upload_application_v1))
                 // The upload route enforces its own (larger) limit while streaming.
                 .layer(DefaultBodyLimit::disable()),
         )
@@ -456,6 +458,32 @@ async fn upload_application(
     Ok((StatusCode::CREATED, Json(ApplicationUpload { application })))
 }
 
+/// The same upload under `/v1/` (Esper's spec branch `fix-application-content`).
+#[utoipa::path(
+    post,
+    path = "/v1/enterprise/{enterprise_id}/application/upload/",
+    tag = "Applications",
+    operation_id = "upload_v1",
+    params(("enterprise_id" = Uuid, Path)),
+    request_body(content_type = "multipart/form-data", description = "app_file: the package"),
+    responses(
+        (status = 201, body = ApplicationUpload),
+        (status = 400, body = steward_proto::ErrorBody, description = "Not a valid package, or the version exists"),
+        (status = 413, body = steward_proto::ErrorBody),
+        (status = 415, body = steward_proto::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn upload_application_v1(
+    state: State<AppState>,
+    caller: Caller,
+    links: Links,
+    enterprise_id: ApiPath<Uuid>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<ApplicationUpload>)> {
+    upload_application(state, caller, links, enterprise_id, multipart).await
+}
+
 async fn one_application(
     state: &AppState,
     links: &Links,
@@ -807,6 +835,43 @@ async fn list_applications_v1(
         .map(|app| {
             let newest = versions.iter().find(|v| v.application_id == app.id);
             render_v1(app, newest)
+        })
+        .collect();
+    Ok(Json(links.page(page, count, results)))
+}
+
+/// Lists applications without their versions (v1), with the filters of the application list.
+#[utoipa::path(
+    get,
+    path = "/v1/enterprise/{enterprise_id}/applications-minimal/",
+    tag = "Applications",
+    operation_id = "get_applications_minimal",
+    params(("enterprise_id" = Uuid, Path), ("application_name" = Option<String>, Query),
+           ("package_name" = Option<String>, Query), ("is_hidden" = Option<bool>, Query),
+           ("limit" = Option<u64>, Query), ("offset" = Option<u64>, Query)),
+    responses((status = 200, body = Page<ApplicationMinimal>), (status = 400, body = steward_proto::ErrorBody)),
+    security(("bearer" = []))
+)]
+async fn list_applications_minimal(
+    State(state): State<AppState>,
+    caller: Caller,
+    links: Links,
+    ApiPath(enterprise_id): ApiPath<Uuid>,
+    params: Params,
+) -> ApiResult<Json<Page<ApplicationMinimal>>> {
+    let eid = caller.enterprise(enterprise_id)?;
+    let page = params.page(state.settings.max_page_size)?;
+    let (count, apps) = state
+        .store
+        .applications(eid, &app_filter(&params)?, page)
+        .await?;
+    let results = apps
+        .into_iter()
+        .map(|app| ApplicationMinimal {
+            id: app.id,
+            application_name: app.application_name,
+            package_name: app.package_name,
+            is_hidden: app.is_hidden,
         })
         .collect();
     Ok(Json(links.page(page, count, results)))

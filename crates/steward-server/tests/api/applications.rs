@@ -327,6 +327,59 @@ async fn deb_packages_are_accepted_for_linux_devices() {
     }
 }
 
+/// The `/v1/` upload is the legacy one under another path; `applications-minimal` lists
+/// applications without versions, with the same filters and pages.
+#[tokio::test]
+async fn v1_upload_and_the_minimal_list() {
+    for s in servers_with(settings).await {
+        let eid = s.enterprise;
+        let form = Form::new().part(
+            "app_file",
+            Part::bytes(std::fs::read(fixture("pos-3.2.1.apk")).unwrap())
+                .file_name("pos-3.2.1.apk"),
+        );
+        let (status, body) = json(
+            s.api(
+                Method::POST,
+                &format!("/v1/enterprise/{eid}/application/upload"),
+            )
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["application"]["package_name"], "com.example.pos");
+        let (status, _) = upload(&s, "kiosk-1.0.apk").await;
+        assert_eq!(status, 201);
+
+        let (status, page) = get(&s, &format!("/v1/enterprise/{eid}/applications-minimal/")).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["count"], 2);
+        let first = &page["results"][0];
+        assert_eq!(
+            first.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["application_name", "id", "is_hidden", "package_name"]
+        );
+        let (_, page) = get(
+            &s,
+            &format!("/v1/enterprise/{eid}/applications-minimal/?package_name=kiosk&limit=1"),
+        )
+        .await;
+        assert_eq!(page["count"], 1, "{page}");
+        assert_eq!(page["results"][0]["application_name"], "Kiosk");
+        let (status, body) = get(
+            &s,
+            &format!("/v1/enterprise/{eid}/applications-minimal/?is_hidden=perhaps"),
+        )
+        .await;
+        let message = assert_envelope(status, &body, 400);
+        assert!(message.contains("is_hidden"), "{message}");
+        s.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn content_is_uploaded_searched_tagged_downloaded_and_deleted() {
     for s in servers_with(ServerSettings::default).await {
