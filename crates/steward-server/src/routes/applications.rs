@@ -7,6 +7,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
+use steward_core::pagination::PageRequest;
 use steward_packages::{InspectError, Limits, PackageKind, PackageMeta};
 use steward_proto::Page;
 use steward_proto::application::{
@@ -292,6 +293,20 @@ fn check_approval(s: &str) -> ApiResult<()> {
     }
 }
 
+/// One page of an enterprise's applications, filtered as the query says.
+async fn application_page(
+    state: &AppState,
+    eid: Uuid,
+    params: &Params,
+) -> ApiResult<(PageRequest, u64, Vec<store::Application>)> {
+    let page = params.page(state.settings.max_page_size)?;
+    let (count, apps) = state
+        .store
+        .applications(eid, &app_filter(params)?, page)
+        .await?;
+    Ok((page, count, apps))
+}
+
 /// Lists applications with their versions.
 #[utoipa::path(
     get,
@@ -322,11 +337,7 @@ async fn list_applications(
     params: Params,
 ) -> ApiResult<Json<Page<Application>>> {
     let eid = caller.enterprise(enterprise_id)?;
-    let page = params.page(state.settings.max_page_size)?;
-    let (count, apps) = state
-        .store
-        .applications(eid, &app_filter(&params)?, page)
-        .await?;
+    let (page, count, apps) = application_page(&state, eid, &params).await?;
     let ids: Vec<Uuid> = apps.iter().map(|a| a.id).collect();
     let versions = state.store.versions_of(eid, &ids).await?;
     let mut results = Vec::with_capacity(apps.len());
@@ -823,11 +834,7 @@ async fn list_applications_v1(
     params: Params,
 ) -> ApiResult<Json<Page<ApplicationV1>>> {
     let eid = caller.enterprise(enterprise_id)?;
-    let page = params.page(state.settings.max_page_size)?;
-    let (count, apps) = state
-        .store
-        .applications(eid, &app_filter(&params)?, page)
-        .await?;
+    let (page, count, apps) = application_page(&state, eid, &params).await?;
     let ids: Vec<Uuid> = apps.iter().map(|a| a.id).collect();
     let versions = state.store.versions_of(eid, &ids).await?;
     let results = apps
@@ -860,11 +867,7 @@ async fn list_applications_minimal(
     params: Params,
 ) -> ApiResult<Json<Page<ApplicationMinimal>>> {
     let eid = caller.enterprise(enterprise_id)?;
-    let page = params.page(state.settings.max_page_size)?;
-    let (count, apps) = state
-        .store
-        .applications(eid, &app_filter(&params)?, page)
-        .await?;
+    let (page, count, apps) = application_page(&state, eid, &params).await?;
     let results = apps
         .into_iter()
         .map(|app| ApplicationMinimal {
