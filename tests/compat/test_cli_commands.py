@@ -10,10 +10,13 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import esperclient
 
 from helpers import is_uuid, raw, unique
+
+PACKAGES = Path(__file__).resolve().parents[1] / "fixtures" / "packages"
 
 LEGACY_STATES = {
     "Command Initiated", "Command Acknowledged", "Command In Progress", "Command TimeOut",
@@ -130,9 +133,21 @@ def test_device_command_ping_and_show(cli, server, fleet):
     assert legacy.state == "Command Success"
 
 
+def uploaded_version(server, file_name):
+    """The id of the version of a fixture package in the server's enterprise (uploaded once)."""
+    api = esperclient.ApplicationApi(server.sdk())
+    try:
+        app = api.upload(server.enterprise, str(PACKAGES / file_name)).application
+    except esperclient.rest.ApiException as e:
+        assert e.status == 400 and "already uploaded" in e.body, e.body
+        package = {"scanner-5.0.apk": "com.example.scanner"}[file_name]
+        app = api.get_all_applications(server.enterprise, package_name=package).results[0]
+    return str(app.versions[0].id)
+
+
 def test_device_commands_with_and_without_arguments(cli, server, fleet):
     device = fleet.devices["sim-1"]
-    app_version = str(uuid.uuid4())
+    app_version = uploaded_version(server, "scanner-5.0.apk")
     cases = [
         (["lock"], "LOCK", {}),
         (["reboot"], "REBOOT", {}),
@@ -162,6 +177,9 @@ def test_device_command_errors(cli, server, fleet):
     assert "Package name is empty" in fails(cli, "device-command", "clear-app-data", "--device", "sim-2")
     # Refused by the server, which names the argument.
     out = fails(cli, "device-command", "install", "--device", "sim-2")
+    assert "ERROR" in out and "app_version" in out, out
+    # A version the enterprise does not have names the argument too.
+    out = fails(cli, "device-command", "uninstall", "--version", str(uuid.uuid4()), "--device", "sim-2")
     assert "ERROR" in out and "app_version" in out, out
     out = fails(cli, "device-command", "show", str(uuid.uuid4()), "--device", "sim-2")
     assert "ERROR" in out, out
