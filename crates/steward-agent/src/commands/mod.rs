@@ -11,8 +11,10 @@
 //! What a command does is up to an [`Executor`]: [`linux::LinuxExecutor`] on a real device,
 //! [`simulated::SimulatedExecutor`] for simulated ones.
 
+pub mod download;
 pub mod journal;
 pub mod linux;
+pub mod packages;
 pub mod process;
 pub mod simulated;
 
@@ -72,7 +74,7 @@ pub const CATALOG: [&str; 37] = [
 ];
 
 /// Commands a Linux device carries out itself (others need a hook).
-pub const LINUX_BUILTINS: [&str; 11] = [
+pub const LINUX_BUILTINS: [&str; 12] = [
     "UPDATE_HEARTBEAT",
     "SET_TIMEZONE",
     "SET_DEVICE_LANGUAGE",
@@ -83,9 +85,10 @@ pub const LINUX_BUILTINS: [&str; 11] = [
     "REBOOT",
     "WIPE",
     "LOCK",
-    // Not yet (the simulator pretends).
+    // Debian packages through dpkg; APKs only with a hook.
     "INSTALL",
     "UNINSTALL",
+    "PUSH_CONTENT",
 ];
 
 /// Longest reason kept in a report.
