@@ -10,10 +10,13 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import esperclient
 
-from helpers import is_uuid, raw, unique
+from helpers import is_uuid, raw, unique, wait_for
+
+PACKAGES = Path(__file__).resolve().parents[1] / "fixtures" / "packages"
 
 LEGACY_STATES = {
     "Command Initiated", "Command Acknowledged", "Command In Progress", "Command TimeOut",
@@ -24,18 +27,6 @@ LEGACY_STATES = {
 # ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
-
-def wait_for(fetch, done, what, timeout=15.0):
-    """Calls fetch() until done(value) holds (at most `timeout` seconds); returns the value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not reached in {timeout} s; last seen: {value}")
-        time.sleep(0.1)
-
 
 def v2(server):
     return esperclient.CommandsV2Api(server.sdk())
@@ -132,7 +123,9 @@ def test_device_command_ping_and_show(cli, server, fleet):
 
 def test_device_commands_with_and_without_arguments(cli, server, fleet):
     device = fleet.devices["sim-1"]
-    app_version = str(uuid.uuid4())
+    # UNINSTALL by version needs a version the enterprise has: it names the package.
+    signage = esperclient.ApplicationApi(server.sdk()).upload(server.enterprise, str(PACKAGES / "signage-2.0.apk"))
+    app_version = signage.application.versions[0].id
     cases = [
         (["lock"], "LOCK", {}),
         (["reboot"], "REBOOT", {}),
@@ -163,6 +156,8 @@ def test_device_command_errors(cli, server, fleet):
     # Refused by the server, which names the argument.
     out = fails(cli, "device-command", "install", "--device", "sim-2")
     assert "ERROR" in out and "app_version" in out, out
+    out = fails(cli, "device-command", "uninstall", "--version", str(uuid.uuid4()), "--device", "sim-2")
+    assert "ERROR" in out and "no app version" in out, out
     out = fails(cli, "device-command", "show", str(uuid.uuid4()), "--device", "sim-2")
     assert "ERROR" in out, out
     # Wipe asks first; no answer, no wipe.
