@@ -16,6 +16,8 @@ use super::bounded;
 
 /// Most of an error answer's body kept for a reason.
 const ERROR_BODY: usize = 4096;
+/// How the names of files being downloaded start.
+const TEMP_PREFIX: &str = ".steward-download-";
 
 /// Where a device fetches the files of its commands.
 #[derive(Debug, Clone)]
@@ -184,8 +186,9 @@ impl FileSource {
         suffix: &str,
         deadline: Instant,
     ) -> Result<(tempfile::TempPath, Verified), String> {
+        remove_leftovers(dir);
         let temp = tempfile::Builder::new()
-            .prefix(".steward-download-")
+            .prefix(TEMP_PREFIX)
             .suffix(&format!("-{suffix}"))
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
             .tempfile_in(dir)
@@ -197,6 +200,19 @@ impl FileSource {
             .await
             .map_err(|e| format!("cannot write the download: {e}"))?;
         Ok((path, verified))
+    }
+}
+
+/// Removes what downloads cut short by a crash of the agent left in `dir` (one command runs at
+/// a time, so no other download is under way).
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -356,6 +372,16 @@ pub(crate) mod tests {
         );
         drop(path);
         assert!(left_in(dir.path()).is_empty());
+        // What a crash left is removed by the next download; other files stay.
+        std::fs::write(dir.path().join(".steward-download-abc-x.deb"), b"half").unwrap();
+        std::fs::write(dir.path().join("menu.png"), b"content").unwrap();
+        let (path, _) = source(serve(Answer::ok(&body)).await.0)
+            .fetch_to_temp(&announced(&body), dir.path(), "kiosk.deb", soon())
+            .await
+            .unwrap();
+        let mut left = left_in(dir.path());
+        left.sort();
+        assert_eq!(left, vec![path.to_path_buf(), dir.path().join("menu.png")]);
     }
 
     #[tokio::test]
