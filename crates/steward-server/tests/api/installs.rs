@@ -140,6 +140,12 @@ async fn ended(s: &TestServer, request: &str) -> Value {
     page["results"][0].clone()
 }
 
+/// Sends a command and waits for the device's row to end.
+async fn outcome(s: &TestServer, device: Uuid, command: &str, args: Value, legacy: bool) -> Value {
+    let request = send(s, device, command, args, legacy).await;
+    ended(s, &request).await
+}
+
 /// The device's install rows for `package`, newest first.
 async fn installs(s: &TestServer, device: Uuid, package: &str) -> Vec<Value> {
     let (status, page) = get(
@@ -283,7 +289,7 @@ async fn debian_packages_are_installed_and_removed_by_dpkg_in_the_devices_root()
         assert!(rows[0]["reason_details"].as_str().unwrap().contains("dpkg"));
 
         // UNINSTALL by version, through the legacy endpoint as espercli sends it.
-        let uninstall = send(
+        let row = outcome(
             &s,
             d,
             "UNINSTALL",
@@ -291,7 +297,6 @@ async fn debian_packages_are_installed_and_removed_by_dpkg_in_the_devices_root()
             true,
         )
         .await;
-        let row = ended(&s, &uninstall).await;
         assert_eq!(row["state"], "Command Success", "{row}");
         assert!(!device.root().join("opt/steward-kiosk/version").exists());
         apps_until(&s, d, |a| !a.iter().any(|p| p.0 == "steward-kiosk")).await;
@@ -303,15 +308,17 @@ async fn debian_packages_are_installed_and_removed_by_dpkg_in_the_devices_root()
         assert_eq!(states, ["UNINSTALL_SUCCESS", "INSTALL_SUCCESS"]);
 
         // INSTALL through the legacy endpoint.
-        let again = send(
-            &s,
-            d,
-            "INSTALL",
-            json!({"app_version": kiosk_version}),
-            true,
-        )
-        .await;
-        assert_eq!(ended(&s, &again).await["state"], "Command Success");
+        assert_eq!(
+            outcome(
+                &s,
+                d,
+                "INSTALL",
+                json!({"app_version": kiosk_version}),
+                true,
+            )
+            .await["state"],
+            "Command Success"
+        );
         apps_until(&s, d, |a| a.iter().any(|p| p.0 == "steward-kiosk")).await;
         assert_eq!(
             installs(&s, d, "steward-kiosk").await[0]["install_state"],
@@ -320,7 +327,7 @@ async fn debian_packages_are_installed_and_removed_by_dpkg_in_the_devices_root()
 
         // A missing dependency: dpkg's own words, and nothing left half-installed.
         let (_, needy_version) = upload(&s, "steward-needy_2.0_all.deb", needy.clone()).await;
-        let failed = send(
+        let row = outcome(
             &s,
             d,
             "INSTALL",
@@ -328,7 +335,6 @@ async fn debian_packages_are_installed_and_removed_by_dpkg_in_the_devices_root()
             false,
         )
         .await;
-        let row = ended(&s, &failed).await;
         assert_eq!(row["state"], "Command Failure", "{row}");
         let reason = row["reason"].as_str().unwrap();
         assert!(
@@ -351,8 +357,7 @@ async fn debian_packages_are_installed_and_removed_by_dpkg_in_the_devices_root()
         if arch != "arm64" {
             let bytes = std::fs::read(fixture("kiosk-agent_1.4.2-1_arm64.deb")).unwrap();
             let (_, arm) = upload(&s, "kiosk-agent_1.4.2-1_arm64.deb", bytes).await;
-            let failed = send(&s, d, "INSTALL", json!({"app_version": arm}), false).await;
-            let row = ended(&s, &failed).await;
+            let row = outcome(&s, d, "INSTALL", json!({"app_version": arm}), false).await;
             assert_eq!(row["state"], "Command Failure", "{row}");
             assert!(
                 row["reason"]
@@ -381,8 +386,7 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
         let (_, apk_version) = upload(&s, "kiosk-1.0.apk", apk.clone()).await;
 
         // No Android package installer on Linux, and no hook: a failure that says which.
-        let failed = send(&s, d, "INSTALL", json!({"app_version": apk_version}), false).await;
-        let row = ended(&s, &failed).await;
+        let row = outcome(&s, d, "INSTALL", json!({"app_version": apk_version}), false).await;
         assert_eq!(row["state"], "Command Failure", "{row}");
         let reason = row["reason"].as_str().unwrap();
         assert!(
@@ -407,8 +411,7 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
                 got.display()
             ),
         );
-        let done = send(&s, d, "INSTALL", json!({"app_version": apk_version}), false).await;
-        let row = ended(&s, &done).await;
+        let row = outcome(&s, d, "INSTALL", json!({"app_version": apk_version}), false).await;
         assert_eq!(row["state"], "Command Success", "{row}");
         assert_eq!(
             row["details"]["stdout"],
@@ -425,8 +428,7 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
         altered[apk.len() / 2] ^= 0xff;
         std::fs::write(&blob, &altered).unwrap();
         std::fs::remove_file(&got).unwrap();
-        let tampered = send(&s, d, "INSTALL", json!({"app_version": apk_version}), false).await;
-        let row = ended(&s, &tampered).await;
+        let row = outcome(&s, d, "INSTALL", json!({"app_version": apk_version}), false).await;
         assert_eq!(row["state"], "Command Failure", "{row}");
         assert!(
             row["reason"]
@@ -444,7 +446,7 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
 
         // UNINSTALL by package name: the server knows it is an APK, and the device says it
         // cannot remove one.
-        let failed = send(
+        let row = outcome(
             &s,
             d,
             "UNINSTALL",
@@ -452,7 +454,6 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
             false,
         )
         .await;
-        let row = ended(&s, &failed).await;
         assert_eq!(row["state"], "Command Failure", "{row}");
         assert!(
             row["reason"]
@@ -482,7 +483,7 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
         )
         .await;
         assert_eq!(status, 201, "{content}");
-        let pushed = send(
+        let row = outcome(
             &s,
             d,
             "PUSH_CONTENT",
@@ -490,7 +491,6 @@ async fn apks_need_a_hook_tampered_files_fail_and_content_lands_in_its_folder() 
             false,
         )
         .await;
-        let row = ended(&s, &pushed).await;
         assert_eq!(row["state"], "Command Success", "{row}");
         let target = device.dir.path().join("content/opening_hours.txt");
         assert_eq!(row["details"]["path"], target.display().to_string());
