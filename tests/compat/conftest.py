@@ -290,43 +290,45 @@ def cli(server, tmp_path_factory):
 
 
 class Fleet:
-    """Simulated devices (`steward-agent simulate`) enrolled in the server's enterprise and
-    connected over the real agent protocol."""
+    """Simulated devices (`steward-agent simulate`) enrolled in the server's enterprise (or a
+    tenant's) and connected over the real agent protocol."""
 
     SIZE = 5
 
-    def __init__(self, server, folder):
-        token = server.admin("enroll-token", "create", "--enterprise", server.enterprise, "--name", "compat-fleet")
+    def __init__(self, server, folder, tenant=None, size=SIZE):
+        self.size = size
+        self.enterprise = tenant.id if tenant else server.enterprise
+        self.sdk = tenant.sdk() if tenant else server.sdk()
+        token = server.admin("enroll-token", "create", "--enterprise", self.enterprise, "--name", "compat-fleet")
         self.log = open(folder / "agents.log", "w")
         self.process = subprocess.Popen(
             [
                 AGENT, "simulate", "--server", server.base, "--token", token,
-                "--devices", str(self.SIZE), "--state-file", str(folder / "simulated.json"),
+                "--devices", str(size), "--state-file", str(folder / "simulated.json"),
                 "--ca-cert", server.tls["ca"], "--reconnect-spread", "1",
             ],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         try:
-            self._wait_connected(server, folder)
+            self._wait_connected(folder)
         except Exception:
             self.stop()
             raise
 
-    def _wait_connected(self, server, folder):
-        api = esperclient.DeviceApi(server.sdk())
+    def _wait_connected(self, folder):
+        api = esperclient.DeviceApi(self.sdk)
         deadline = time.time() + 60
         while time.time() < deadline:
-            page = api.get_all_devices(server.enterprise, state=1, limit=50)
+            page = api.get_all_devices(self.enterprise, state=1, limit=50)
             ready = [d for d in page.results if d.hardware_info.get("manufacturer")]
-            if len(ready) >= self.SIZE and all(self._has_status(api, server, d.id) for d in ready):
+            if len(ready) >= self.size and all(self._has_status(api, d.id) for d in ready):
                 self.devices = {d.device_name: d for d in ready}
                 return
             time.sleep(0.5)
         raise RuntimeError("simulated devices did not come up:\n" + (folder / "agents.log").read_text())
 
-    @staticmethod
-    def _has_status(api, server, device_id):
-        return api.get_device_event(server.enterprise, device_id, 1).count == 1
+    def _has_status(self, api, device_id):
+        return api.get_device_event(self.enterprise, device_id, 1).count == 1
 
     def stop(self):
         self.process.terminate()
@@ -340,6 +342,17 @@ class Fleet:
 @pytest.fixture(scope="session")
 def fleet(server, tmp_path_factory):
     f = Fleet(server, tmp_path_factory.mktemp(f"fleet-{server.backend}"))
+    yield f
+    f.stop()
+
+
+@pytest.fixture(scope="module")
+def own_fleet(server, tmp_path_factory):
+    """Two simulated devices in an enterprise of their own, for a module whose commands change
+    devices (installs): the shared fleet stays as the other tests expect it."""
+    tenant = server.new_tenant(unique("Own fleet"))
+    f = Fleet(server, tmp_path_factory.mktemp(f"own-fleet-{server.backend}"), tenant=tenant, size=2)
+    f.tenant = tenant
     yield f
     f.stop()
 

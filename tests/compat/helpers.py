@@ -2,6 +2,7 @@
 
 import json
 import ssl
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -83,3 +84,15 @@ def raw(server, method, path, key, body=None):
         return status, (json.loads(text) if text else None)
     except ValueError:
         return status, text.decode(errors="replace")
+
+
+def wait_for(fetch, done, what, timeout=15.0):
+    """Calls fetch() until done(value) holds (at most `timeout` seconds); returns the value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not reached in {timeout} s; last seen: {value}")
+        time.sleep(0.1)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import esperclient
 import pytest
 
-from helpers import error_text, fails, id_from_url, is_aware, is_uuid, raw, unique
+from helpers import error_text, fails, id_from_url, is_aware, is_uuid, raw, unique, wait_for
 
 V2Request = esperclient.V0CommandRequest
 ScheduleArgs = esperclient.V0CommandScheduleArgs
@@ -66,18 +66,6 @@ def fleet_group(server, fleet):
     yield make
     for gid in made:
         api.delete_group(gid, server.enterprise)
-
-
-def wait_for(fetch, done, what, timeout=15.0):
-    """Calls fetch() until done(value) holds (at most `timeout` seconds); returns the value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if done(value):
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"{what}: not reached in {timeout} s; last seen: {value}")
-        time.sleep(0.1)
 
 
 def rows_of(v2, eid, request_id, **filters):

@@ -8,4 +8,6 @@ pub mod link;
 pub mod platform;
 pub mod simulate;
 pub mod state;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod tls;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use steward_agent::backoff::Backoff;
+use steward_agent::commands::download::FileSource;
 use steward_agent::commands::linux::{LinuxExecutor, LinuxExecutorConfig};
 use steward_agent::commands::{CommandRunner, Journal, journal_file};
 use steward_agent::link::{LinkConfig, enroll, run_link};
@@ -64,10 +65,17 @@ enum Command {
         /// (reboot, wipe, lock, …) carries it out, with its arguments as JSON on stdin.
         #[arg(long, env = "STEWARD_AGENT_HOOKS")]
         hooks_dir: Option<PathBuf>,
-        /// A private directory for scripts being run and screenshots (default: `work` beside
-        /// the state file).
+        /// A private directory for scripts being run, downloads and screenshots (default:
+        /// `work` beside the state file).
         #[arg(long, env = "STEWARD_AGENT_WORK_DIR")]
         work_dir: Option<PathBuf>,
+        /// The root dpkg installs packages under and the package list is read from (default:
+        /// --root); a folder with var/lib/dpkg/{status,info,updates} makes a sandbox.
+        #[arg(long, env = "STEWARD_AGENT_PACKAGE_ROOT")]
+        package_root: Option<PathBuf>,
+        /// Where PUSH_CONTENT puts files (default: `content` beside the state file).
+        #[arg(long, env = "STEWARD_AGENT_CONTENT_DIR")]
+        content_dir: Option<PathBuf>,
     },
     /// Run N simulated devices over the real protocol (load tests, demos).
     Simulate {
@@ -207,6 +215,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             location,
             hooks_dir,
             work_dir,
+            package_root,
+            content_dir,
         } => {
             let path = state_file.unwrap_or_else(default_state_file);
             let state = AgentState::load(&path)?;
@@ -217,21 +227,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let platform: Arc<dyn Platform> = Arc::new(LinuxPlatform::new(LinuxConfig {
                 root: root.clone(),
                 location,
+                package_root: package_root.clone(),
                 ..LinuxConfig::default()
             }));
             let journal_path = journal_file(&path);
             let journal = Journal::open(&journal_path)
                 .with_context(|| format!("cannot open {}", journal_path.display()))?;
             let work_dir = work_dir.unwrap_or_else(|| path.with_file_name("work"));
+            let files = FileSource::new(
+                server.clone(),
+                state.device_token.clone(),
+                ca_cert.as_deref(),
+            )?;
             let executor = LinuxExecutor::new(
                 LinuxExecutorConfig {
                     root,
                     hooks_dir,
                     work_dir,
                     graphical_session: LinuxExecutorConfig::graphical_session_from_env(),
+                    package_root,
+                    content_dir: content_dir.unwrap_or_else(|| path.with_file_name("content")),
                 },
                 platform.clone(),
-            );
+            )
+            .with_files(files);
             let runner = CommandRunner::new(Arc::new(executor), journal);
             let mut config = LinkConfig::new(server, state.device_token, runner);
             config.ca_file = ca_cert;

@@ -17,6 +17,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::backoff::Backoff;
+use crate::commands::download::FileSource;
 use crate::commands::simulated::{ExecutionLog, SimulatedExecutor, journals_from};
 use crate::commands::{CommandRunner, Journal};
 use crate::link::{LinkConfig, enroll_with, run_link};
@@ -172,8 +173,17 @@ pub async fn start(
     let stop = CancellationToken::new();
     let tasks = TaskTracker::new();
     let refused = Arc::new(AtomicUsize::new(0));
+    let downloads = crate::tls::download_client(options.ca_file.as_deref())?;
     for device in &credentials.devices {
-        let executor = SimulatedExecutor::new(device.device_id, options.command_delay, log.clone());
+        let p = platform(device.index);
+        let files = FileSource::with_client(
+            options.server.clone(),
+            device.device_token.clone(),
+            downloads.clone(),
+        );
+        let executor = SimulatedExecutor::new(device.device_id, options.command_delay, log.clone())
+            .with_files(files)
+            .with_platform(p.clone());
         let journal = journals
             .remove(&device.device_id)
             .unwrap_or_else(Journal::in_memory);
@@ -184,7 +194,6 @@ pub async fn start(
         config.source_ips = options.source_ips.clone();
         config.backoff = options.backoff.clone();
         config.observer = options.observer.clone();
-        let p = platform(device.index);
         let stop = stop.clone();
         let refused = refused.clone();
         let index = usize::try_from(device.index).unwrap_or(0);

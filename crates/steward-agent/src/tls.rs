@@ -34,12 +34,32 @@ pub fn client_config(ca_file: &Path) -> anyhow::Result<Arc<rustls::ClientConfig>
 
 /// An HTTP client for enrolment, trusting `ca_file` when given.
 pub fn http_client(ca_file: Option<&Path>) -> anyhow::Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30));
+    client_builder(ca_file)?
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .context("HTTP client setup")
+}
+
+/// An HTTP client for the files of commands, trusting `ca_file` when given. A large file may
+/// take long, so there is no overall timeout (the command's deadline bounds it), only one on
+/// connecting and one on each read.
+pub fn download_client(ca_file: Option<&Path>) -> anyhow::Result<reqwest::Client> {
+    client_builder(ca_file)?
+        .connect_timeout(std::time::Duration::from_secs(20))
+        .read_timeout(std::time::Duration::from_secs(60))
+        // The device's credential goes only to the server it is enrolled with.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("HTTP client setup")
+}
+
+fn client_builder(ca_file: Option<&Path>) -> anyhow::Result<reqwest::ClientBuilder> {
+    let mut builder = reqwest::Client::builder();
     if let Some(path) = ca_file {
         let pem = std::fs::read(path)
             .with_context(|| format!("cannot read CA file {}", path.display()))?;
         builder = builder
             .tls_certs_only([reqwest::Certificate::from_pem(&pem).context("bad CA certificate")?]);
     }
-    builder.build().context("HTTP client setup")
+    Ok(builder)
 }

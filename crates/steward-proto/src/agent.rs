@@ -209,11 +209,32 @@ pub struct CommandFrame {
     /// The catalog name, e.g. `REBOOT`.
     pub command: String,
     /// `command_args` as the operator gave them, checked against the catalog; for
-    /// `RUN_CUSTOM_ACTION` the server adds the chosen option's `script` and `interpreter`.
+    /// `RUN_CUSTOM_ACTION` the server adds the chosen option's `script` and `interpreter`; for
+    /// `INSTALL`, `UNINSTALL` and `PUSH_CONTENT` the package's `package_name`,
+    /// `application_name`, `version_name`, `version_code` and `package_kind` (`apk`, `deb`),
+    /// and where there is a file to fetch, `download` ([`FileDownload`]).
     #[serde(default)]
     pub args: serde_json::Map<String, serde_json::Value>,
     /// After this long the server records `Command TimeOut`; the agent gives up too.
     pub timeout_secs: u64,
+}
+
+/// Prefix of the paths devices fetch files from with their own credential.
+pub const FILES_PATH_PREFIX: &str = "/agent/v1/";
+
+/// `command_args.download`: the file of an `INSTALL` or `PUSH_CONTENT`, and what the device
+/// checks before it uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDownload {
+    /// Where to fetch it on the server the device is enrolled with, under
+    /// [`FILES_PATH_PREFIX`] (`Authorization: Bearer <device credential>`).
+    pub path: String,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The name it was uploaded under, made safe for a file system.
+    pub file_name: String,
 }
 
 /// How far a command has got on the device.

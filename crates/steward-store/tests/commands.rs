@@ -381,3 +381,124 @@ async fn a_window_opening_soon_becomes_due_and_claimable() {
         );
     }
 }
+
+#[tokio::test]
+async fn install_rows_follow_their_commands_to_success_failure_and_timeout() {
+    use steward_store::apps::{InstallFilter, ReportedApp};
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let d = store.create_device(e, "d", None).await.unwrap().id;
+        let device = DeviceIdentity {
+            id: d,
+            enterprise_id: e,
+        };
+        let app = |package: &str, version: &str| ReportedApp {
+            package_name: package.into(),
+            app_name: package.into(),
+            version_name: Some(version.into()),
+            version_code: None,
+        };
+        store
+            .replace_apps(device, &[app("bash", "5.2")])
+            .await
+            .unwrap();
+        let installs = || async {
+            store
+                .app_installs(e, d, &InstallFilter::default(), page())
+                .await
+                .unwrap()
+                .1
+        };
+        let version = Uuid::new_v4();
+        let package_command = |name: &str, timeout: u64| {
+            let mut c = command(name, vec![d]);
+            c.command_args = json!({"app_version": version, "package_name": "kiosk",
+                "application_name": "Kiosk", "version_name": "1.0", "version_code": "1"})
+            .as_object()
+            .cloned()
+            .unwrap();
+            c.timeout = Duration::from_secs(timeout);
+            c
+        };
+        let connected = |x: Uuid| x == d;
+
+        // Queued: nothing yet. Sent: in progress, with the package and version.
+        let install = store
+            .create_command(e, package_command("INSTALL", 600), &policy)
+            .await
+            .unwrap();
+        assert!(installs().await.is_empty());
+        let sent = store.claim_request(install.id, &connected).await.unwrap();
+        let rows = installs().await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].install_state, "INSTALL_IN_PROGRESS");
+        assert_eq!(rows[0].app_version_id, Some(version));
+        assert_eq!(rows[0].application_name, "Kiosk");
+        // The app list shows the package while the command runs: no second row.
+        store
+            .replace_apps(device, &[app("bash", "5.2"), app("kiosk", "1.0")])
+            .await
+            .unwrap();
+        assert_eq!(installs().await.len(), 1);
+        report(store, e, d, sent[0].status_id, CommandState::Success).await;
+        let rows = installs().await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].install_state, "INSTALL_SUCCESS");
+
+        // A failed removal keeps the device's reason.
+        let uninstall = store
+            .create_command(e, package_command("UNINSTALL", 600), &policy)
+            .await
+            .unwrap();
+        let sent = store.claim_request(uninstall.id, &connected).await.unwrap();
+        assert_eq!(installs().await[0].install_state, "UNINSTALL_IN_PROGRESS");
+        store
+            .apply_reports(&[DeviceReport::Command {
+                device,
+                update: CommandUpdate {
+                    status_id: sent[0].status_id,
+                    state: CommandState::Failure,
+                    reason: Some("dpkg: dependency problems prevent removal of kiosk".into()),
+                    details: None,
+                },
+            }])
+            .await
+            .unwrap();
+        let rows = installs().await;
+        assert_eq!(rows[0].install_state, "UNINSTALL_FAILED");
+        assert_eq!(
+            rows[0].reason_details.as_deref(),
+            Some("dpkg: dependency problems prevent removal of kiosk")
+        );
+
+        // A device that never answers: the timeout fails the install, with a reason.
+        let stuck = store
+            .create_command(e, package_command("INSTALL", 1), &policy)
+            .await
+            .unwrap();
+        store.claim_request(stuck.id, &connected).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(store.expire_commands().await.unwrap(), 1);
+        let rows = installs().await;
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].install_state, "INSTALL_FAILED");
+        assert!(
+            rows[0]
+                .reason_details
+                .as_deref()
+                .unwrap()
+                .contains("in time"),
+            "{:?}",
+            rows[0].reason_details
+        );
+        // Other commands record no installs.
+        let lock = store
+            .create_command(e, command("LOCK", vec![d]), &policy)
+            .await
+            .unwrap();
+        store.claim_request(lock.id, &connected).await.unwrap();
+        assert_eq!(installs().await.len(), 3);
+    }
+}

@@ -6,6 +6,12 @@
 //! commands Linux has an equivalent for are carried out here (time zone and language the
 //! Debian way, under the same file-system root the platform reads), scripts of custom actions
 //! run under their interpreter, and the rest fail with a reason that says what is missing.
+//!
+//! INSTALL and PUSH_CONTENT first fetch their file from the server and check its size and
+//! SHA-256 ([`super::download`]); then an `install` (or `push_content`) hook gets the file, or
+//! a `.deb` goes to dpkg under the package root and content to the content folder
+//! ([`super::packages`]). UNINSTALL goes to an `uninstall` hook or `dpkg --remove`. An APK
+//! needs a hook: Linux has no Android package installer.
 
 use std::ffi::OsString;
 use std::io::{ErrorKind, Write};
@@ -18,13 +24,12 @@ use steward_proto::agent::CommandFrame;
 use tokio::process::Command;
 use tokio::time::Instant;
 
+use super::download::{FileSource, download_arg};
 use super::linux_settings::{self as settings, Radio};
-use super::process::{self, Exit, Finished};
-use super::{BoxFuture, CATALOG, Executor, Outcome, bounded, human};
+use super::packages::{Dpkg, PackageArgs, place_content, safe_file_name};
+use super::process::{self, Exit};
+use super::{BoxFuture, CATALOG, Executor, Outcome, bounded};
 use crate::platform::Platform;
-
-/// Longest piece of a hook's or script's stderr put in a reason.
-const REASON_STDERR: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct LinuxExecutorConfig {
@@ -37,6 +42,11 @@ pub struct LinuxExecutorConfig {
     pub work_dir: PathBuf,
     /// Whether a desktop session is reachable (`DISPLAY` or `WAYLAND_DISPLAY` set).
     pub graphical_session: bool,
+    /// The root dpkg installs packages under, when it is not `root` (the platform must read
+    /// its package list from the same one).
+    pub package_root: Option<PathBuf>,
+    /// Where PUSH_CONTENT puts files.
+    pub content_dir: PathBuf,
 }
 
 impl LinuxExecutorConfig {
@@ -52,6 +62,8 @@ impl LinuxExecutorConfig {
 pub struct LinuxExecutor {
     config: LinuxExecutorConfig,
     platform: Arc<dyn Platform>,
+    /// Where the files of INSTALL and PUSH_CONTENT come from.
+    files: Option<Arc<FileSource>>,
 }
 
 enum Hook {
@@ -67,26 +79,17 @@ fn arg<'a>(args: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// exit_code, stdout, stderr.
-fn run_details(done: &Finished) -> Map<String, Value> {
-    let mut d = Map::new();
-    d.insert("exit_code".into(), done.exit.code().into());
-    d.insert("stdout".into(), done.stdout.clone().into());
-    d.insert("stderr".into(), done.stderr.clone().into());
-    d
+fn not_executable(path: &Path) -> Outcome {
+    Outcome::failure(format!(
+        "the hook {} is not an executable file (chmod +x it)",
+        path.display()
+    ))
 }
 
-/// The end of stderr, for a reason.
-fn stderr_tail(done: &Finished) -> Option<String> {
-    let text = done.stderr.trim();
-    (!text.is_empty()).then(|| process::tail_text(text.as_bytes(), REASON_STDERR))
-}
-
-fn timed_out(budget: std::time::Duration, what: &str) -> String {
-    format!(
-        "timed out on the device after {}; {what} and everything it started were stopped",
-        human(budget)
-    )
+/// `outcome` with `extra` added to its details.
+fn with_more_details(mut outcome: Outcome, extra: Map<String, Value>) -> Outcome {
+    outcome.details.get_or_insert_with(Map::new).extend(extra);
+    outcome
 }
 
 /// Writes `contents` to `path` through a temporary file in the same directory, so readers
@@ -151,7 +154,26 @@ fn glibc_locale(given: &str) -> Option<String> {
 
 impl LinuxExecutor {
     pub fn new(config: LinuxExecutorConfig, platform: Arc<dyn Platform>) -> Self {
-        Self { config, platform }
+        Self {
+            config,
+            platform,
+            files: None,
+        }
+    }
+
+    /// Fetches the files of INSTALL and PUSH_CONTENT from `files` (without it they fail).
+    pub fn with_files(mut self, files: FileSource) -> Self {
+        self.files = Some(Arc::new(files));
+        self
+    }
+
+    fn dpkg(&self) -> Dpkg {
+        Dpkg::new(
+            self.config
+                .package_root
+                .as_deref()
+                .unwrap_or(&self.config.root),
+        )
     }
 
     fn under_root(&self, relative: &str) -> PathBuf {
@@ -186,12 +208,22 @@ impl LinuxExecutor {
         }
     }
 
-    async fn run_hook(&self, path: &Path, frame: &CommandFrame, deadline: Instant) -> Outcome {
-        let input = serde_json::to_vec(&frame.args).unwrap_or_else(|_| b"{}".to_vec());
+    /// Runs the hook at `path` with `input` as JSON on stdin and `env` besides the command's
+    /// name and id in its environment.
+    async fn run_hook(
+        &self,
+        path: &Path,
+        frame: &CommandFrame,
+        deadline: Instant,
+        input: &Map<String, Value>,
+        env: &[(&str, String)],
+    ) -> Outcome {
+        let input = serde_json::to_vec(input).unwrap_or_else(|_| b"{}".to_vec());
         let mut command = Command::new(path);
         command
             .env("STEWARD_COMMAND", &frame.command)
-            .env("STEWARD_COMMAND_ID", frame.id.to_string());
+            .env("STEWARD_COMMAND_ID", frame.id.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)));
         let budget = deadline.saturating_duration_since(Instant::now());
         let done = match process::run(command, Some(input), deadline).await {
             Ok(done) => done,
@@ -199,14 +231,14 @@ impl LinuxExecutor {
                 return Outcome::failure(format!("cannot run the hook {}: {e}", path.display()));
             }
         };
-        let details = run_details(&done);
+        let details = done.details();
         let outcome = match done.exit {
-            Exit::TimedOut => Outcome::failure(timed_out(budget, "the hook")),
+            Exit::TimedOut => Outcome::failure(process::timed_out(budget, "the hook")),
             exit if exit.success() => {
                 Outcome::success(format!("done by the hook {}", path.display()))
             }
             exit => Outcome::failure(
-                stderr_tail(&done)
+                done.stderr_tail()
                     .unwrap_or_else(|| format!("the hook {} {}", path.display(), exit.describe())),
             ),
         };
@@ -308,7 +340,7 @@ impl LinuxExecutor {
         match process::run(command, None, deadline).await {
             Ok(done) if done.exit.success() => Outcome::success("notification shown"),
             Ok(done) => Outcome::failure(
-                stderr_tail(&done)
+                done.stderr_tail()
                     .unwrap_or_else(|| format!("notify-send {}", done.exit.describe())),
             ),
             Err(e) if e.kind() == ErrorKind::NotFound => Outcome::failure(format!(
@@ -359,7 +391,7 @@ impl LinuxExecutor {
                 }
                 Ok(done) => {
                     return Outcome::failure(
-                        stderr_tail(&done)
+                        done.stderr_tail()
                             .unwrap_or_else(|| format!("{tool} {}", done.exit.describe())),
                     );
                 }
@@ -422,13 +454,13 @@ impl LinuxExecutor {
             }
             Err(e) => return Outcome::failure(format!("cannot run {program}: {e}")),
         };
-        let details = run_details(&done);
+        let details = done.details();
         let outcome = match done.exit {
-            Exit::TimedOut => Outcome::failure(timed_out(budget, "the script")),
+            Exit::TimedOut => Outcome::failure(process::timed_out(budget, "the script")),
             exit if exit.success() => Outcome::success(format!("ran {label}")),
             exit => {
                 let mut reason = format!("{label} {}", exit.describe());
-                if let Some(tail) = stderr_tail(&done) {
+                if let Some(tail) = done.stderr_tail() {
                     let last = tail.lines().last().unwrap_or_default().to_string();
                     reason = format!("{reason}: {}", bounded(&last, 512));
                 }
@@ -438,16 +470,133 @@ impl LinuxExecutor {
         outcome.with_details(details)
     }
 
+    /// What to say when there is no way to install (or remove) `package` here.
+    fn no_installer(&self, command: &str, package: &PackageArgs) -> String {
+        let hint = self.hook_hint(command);
+        if package.is_apk() {
+            format!(
+                "this device has no Android package installer for {} (an APK); to handle APKs here (through adb, say), {hint}",
+                package.describe()
+            )
+        } else {
+            format!(
+                "the command does not say that {} is a Debian package (package_kind deb), and there is no hook: {hint}",
+                package.describe()
+            )
+        }
+    }
+
+    /// INSTALL and PUSH_CONTENT: fetches the file and checks it, then hands it to the
+    /// operator's hook, installs it with dpkg, or puts it in the content folder.
+    async fn with_file(&self, frame: &CommandFrame, deadline: Instant) -> Outcome {
+        let name = frame.command.as_str();
+        let install = name == "INSTALL";
+        let package = PackageArgs::from_args(&frame.args);
+        let hook = match self.hook(name) {
+            Hook::Found(path) => Some(path),
+            Hook::NotExecutable(path) => return not_executable(&path),
+            Hook::Missing => None,
+        };
+        // Decided before fetching: nothing is downloaded that cannot be used.
+        if install && hook.is_none() && !package.is_deb() {
+            return Outcome::failure(self.no_installer(name, &package));
+        }
+        let download = match download_arg(&frame.args) {
+            Ok(d) => d,
+            Err(reason) => return Outcome::failure(reason),
+        };
+        let Some(files) = &self.files else {
+            return Outcome::failure("this agent has no server to fetch files from");
+        };
+        // Content is fetched beside its final place, so that putting it there is a rename.
+        let (dir, mode) = if install || hook.is_some() {
+            (self.config.work_dir.join("downloads"), 0o700)
+        } else {
+            (self.config.content_dir.clone(), 0o755)
+        };
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(&dir)
+        {
+            return Outcome::failure(format!("cannot create {}: {e}", dir.display()));
+        }
+        let file_name = safe_file_name(&download.file_name).unwrap_or_else(|| "file".into());
+        let (file, verified) = match files
+            .fetch_to_temp(&download, &dir, &file_name, deadline)
+            .await
+        {
+            Ok(fetched) => fetched,
+            Err(reason) => return Outcome::failure(reason),
+        };
+        let mut details = Map::new();
+        details.insert("sha256".into(), verified.sha256.into());
+        details.insert("size".into(), verified.size.into());
+        let outcome = match hook {
+            // The file is removed when the hook has ended.
+            Some(path) => {
+                let file_text = file.to_string_lossy().into_owned();
+                let mut input = frame.args.clone();
+                input.insert("file".into(), file_text.clone().into());
+                let mut env = package.hook_env();
+                env.push(("STEWARD_FILE", file_text));
+                let outcome = self.run_hook(&path, frame, deadline, &input, &env).await;
+                if install {
+                    outcome.with_refresh()
+                } else {
+                    outcome
+                }
+            }
+            None if install => self.dpkg().install(&file, &package, deadline).await,
+            None => match place_content(file, &dir, &file_name) {
+                Ok(target) => {
+                    let shown = target.to_string_lossy().into_owned();
+                    details.insert("path".into(), shown.clone().into());
+                    Outcome::success(format!("saved {file_name} to {shown}"))
+                }
+                Err(reason) => Outcome::failure(reason),
+            },
+        };
+        with_more_details(outcome, details)
+    }
+
+    /// UNINSTALL: the operator's hook, or `dpkg --remove`.
+    async fn uninstall(&self, frame: &CommandFrame, deadline: Instant) -> Outcome {
+        let package = PackageArgs::from_args(&frame.args);
+        match self.hook(&frame.command) {
+            Hook::Found(path) => {
+                return self
+                    .run_hook(&path, frame, deadline, &frame.args, &package.hook_env())
+                    .await
+                    .with_refresh();
+            }
+            Hook::NotExecutable(path) => return not_executable(&path),
+            Hook::Missing => {}
+        }
+        let Some(name) = package.package_name.as_deref() else {
+            return Outcome::failure("package_name is missing");
+        };
+        if package.is_apk() {
+            return Outcome::failure(self.no_installer(&frame.command, &package));
+        }
+        self.dpkg().remove(name, deadline).await
+    }
+
     async fn run(&self, frame: &CommandFrame, deadline: Instant) -> Outcome {
         let name = frame.command.as_str();
+        match name {
+            // Their hooks get more than the arguments: these look for them themselves.
+            "INSTALL" | "PUSH_CONTENT" => return self.with_file(frame, deadline).await,
+            "UNINSTALL" => return self.uninstall(frame, deadline).await,
+            _ => {}
+        }
         match self.hook(name) {
-            Hook::Found(path) => return self.run_hook(&path, frame, deadline).await,
-            Hook::NotExecutable(path) => {
-                return Outcome::failure(format!(
-                    "the hook {} is not an executable file (chmod +x it)",
-                    path.display()
-                ));
+            Hook::Found(path) => {
+                return self
+                    .run_hook(&path, frame, deadline, &frame.args, &[])
+                    .await;
             }
+            Hook::NotExecutable(path) => return not_executable(&path),
             Hook::Missing => {}
         }
         match name {
@@ -490,9 +639,6 @@ impl LinuxExecutor {
                 "{name} needs a hook on Linux: {}",
                 self.hook_hint(name)
             )),
-            "INSTALL" | "UNINSTALL" => {
-                Outcome::failure("package installs are not supported by this agent yet")
-            }
             _ if CATALOG.contains(&name) => Outcome::failure(format!(
                 "this Linux device cannot do {name} (an Android command); to handle it, {}",
                 self.hook_hint(name)
@@ -508,6 +654,7 @@ impl LinuxExecutor {
         Self {
             config: self.config.clone(),
             platform: self.platform.clone(),
+            files: self.files.clone(),
         }
     }
 }
@@ -566,6 +713,8 @@ mod tests {
                 hooks_dir: hooks.then_some(hooks_dir),
                 work_dir: dir.path().join("work"),
                 graphical_session: false,
+                package_root: None,
+                content_dir: dir.path().join("content"),
             },
             platform,
         );
@@ -792,12 +941,15 @@ mod tests {
         let o = run(
             &f,
             "INSTALL",
-            serde_json::json!({"app_version": Uuid::nil()}),
+            serde_json::json!({"app_version": Uuid::nil(), "package_name": "com.example.pos",
+                               "package_kind": "apk", "version_name": "3.2.1"}),
         )
         .await;
-        assert_eq!(
-            o.reason.as_deref(),
-            Some("package installs are not supported by this agent yet")
+        let reason = o.reason.unwrap();
+        assert!(
+            reason.contains("no Android package installer for com.example.pos 3.2.1")
+                && reason.contains(&f.root().join("hooks/install").display().to_string()),
+            "{reason}"
         );
         let o = run(
             &f,
@@ -935,5 +1087,289 @@ mod tests {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Packages and content, with real dpkg in a sandbox root and a local HTTP server
+
+    use crate::commands::download::tests::{Answer, announced, serve};
+    use crate::testing::{build_deb, dpkg_sandbox, have_dpkg};
+    use steward_proto::agent::FileDownload;
+
+    async fn serving(f: Fixture, body: &[u8]) -> Fixture {
+        let (url, _) = serve(Answer::ok(body)).await;
+        let Fixture { dir, executor } = f;
+        let executor =
+            executor.with_files(FileSource::new(url, "dev_secret".into(), None).unwrap());
+        Fixture { dir, executor }
+    }
+
+    fn install_args(name: &str, kind: &str, download: &FileDownload) -> Value {
+        serde_json::json!({"app_version": Uuid::nil(), "package_name": name, "application_name": name,
+                           "version_name": "1.0-1", "package_kind": kind, "download": download})
+    }
+
+    fn installed(f: &Fixture) -> Vec<String> {
+        f.executor
+            .platform
+            .apps()
+            .into_iter()
+            .map(|a| a.package_name)
+            .collect()
+    }
+
+    fn downloads_left(f: &Fixture) -> usize {
+        std::fs::read_dir(f.root().join("work/downloads"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn a_deb_is_installed_into_the_package_root_and_removed_again() {
+        if !have_dpkg() {
+            return;
+        }
+        let f = fixture(false);
+        let root = f.root().join("root");
+        dpkg_sandbox(&root);
+        let deb = build_deb(f.root(), "steward-test-kiosk", "1.0-1", "all", None);
+        let f = serving(f, &deb).await;
+        let o = run(
+            &f,
+            "INSTALL",
+            install_args("steward-test-kiosk", "deb", &announced(&deb)),
+        )
+        .await;
+        assert!(o.success, "{o:?}");
+        assert!(o.refresh, "the app list goes out before the report");
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("installed steward-test-kiosk 1.0-1 with dpkg")
+        );
+        assert_eq!(detail(&o, "size"), &Value::from(deb.len()));
+        assert_eq!(
+            std::fs::read_to_string(root.join("opt/steward-test-kiosk/version")).unwrap(),
+            "1.0-1"
+        );
+        // The platform reads the same root: the package is in the app list.
+        assert_eq!(installed(&f), vec!["steward-test-kiosk".to_string()]);
+        assert_eq!(downloads_left(&f), 0, "the download is gone");
+        // dpkg logged inside the sandbox, not on the machine.
+        assert!(
+            std::fs::read_to_string(root.join("var/log/dpkg.log"))
+                .unwrap()
+                .contains("install steward-test-kiosk")
+        );
+
+        let remove =
+            serde_json::json!({"package_name": "steward-test-kiosk", "package_kind": "deb"});
+        let o = run(&f, "UNINSTALL", remove.clone()).await;
+        assert!(o.success && o.refresh, "{o:?}");
+        assert!(installed(&f).is_empty());
+        assert!(!root.join("opt/steward-test-kiosk/version").exists());
+        let o = run(&f, "UNINSTALL", remove).await;
+        assert!(o.success, "{o:?}");
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("steward-test-kiosk is not installed on this device")
+        );
+        let o = run(
+            &f,
+            "UNINSTALL",
+            serde_json::json!({"package_name": "--root=/"}),
+        )
+        .await;
+        assert!(!o.success && o.reason.unwrap().contains("not a Debian package name"));
+    }
+
+    #[tokio::test]
+    async fn dependency_problems_fail_with_dpkgs_message_and_leave_nothing_half_installed() {
+        if !have_dpkg() {
+            return;
+        }
+        let f = fixture(false);
+        let root = f.root().join("root");
+        dpkg_sandbox(&root);
+        let deb = build_deb(
+            f.root(),
+            "steward-test-needy",
+            "1.0-1",
+            "all",
+            Some("steward-test-missing (>= 2)"),
+        );
+        let f = serving(f, &deb).await;
+        let o = run(
+            &f,
+            "INSTALL",
+            install_args("steward-test-needy", "deb", &announced(&deb)),
+        )
+        .await;
+        assert!(!o.success, "{o:?}");
+        let reason = o.reason.clone().unwrap();
+        assert!(
+            reason.contains("steward-test-needy depends on steward-test-missing (>= 2)")
+                && reason.contains("removed again"),
+            "{reason}"
+        );
+        assert_eq!(detail(&o, "exit_code"), &Value::from(1));
+        let status = std::fs::read_to_string(root.join("var/lib/dpkg/status")).unwrap();
+        assert!(!status.contains("Status: install ok unpacked"), "{status}");
+        assert!(installed(&f).is_empty());
+        assert_eq!(downloads_left(&f), 0);
+    }
+
+    #[tokio::test]
+    async fn a_tampered_or_unannounced_file_is_never_installed() {
+        if !have_dpkg() {
+            return;
+        }
+        let f = fixture(true);
+        let root = f.root().join("root");
+        dpkg_sandbox(&root);
+        let deb = build_deb(f.root(), "steward-test-kiosk", "1.0-1", "all", None);
+        let f = serving(f, &deb).await;
+        let mut tampered = announced(&deb);
+        tampered.sha256 = announced(b"another file").sha256;
+        let o = run(
+            &f,
+            "INSTALL",
+            install_args("steward-test-kiosk", "deb", &tampered),
+        )
+        .await;
+        assert!(!o.success);
+        assert!(o.reason.unwrap().contains("not the announced"));
+        assert!(installed(&f).is_empty());
+        assert_eq!(downloads_left(&f), 0);
+
+        let mut args = install_args("steward-test-kiosk", "deb", &announced(&deb));
+        args.as_object_mut().unwrap().remove("download");
+        let o = run(&f, "INSTALL", args).await;
+        assert!(o.reason.unwrap().contains("no download argument"));
+
+        // An install hook that is not executable is said so, before anything is fetched.
+        std::fs::write(f.root().join("hooks/install"), "#!/bin/sh\n").unwrap();
+        let o = run(
+            &f,
+            "INSTALL",
+            install_args("steward-test-kiosk", "deb", &announced(&deb)),
+        )
+        .await;
+        assert!(o.reason.unwrap().contains("chmod +x"));
+    }
+
+    #[tokio::test]
+    async fn an_install_hook_gets_the_verified_file_for_an_apk_or_a_deb() {
+        let apk = b"PK\x03\x04 pretend apk".to_vec();
+        let f = serving(fixture(true), &apk).await;
+        let saw = f.root().join("saw");
+        install_hook(
+            &f,
+            "install",
+            &format!(
+                "#!/bin/sh\nset -e\ncat > '{saw}.json'\ncp \"$STEWARD_FILE\" '{saw}.file'\necho \"$STEWARD_PACKAGE_NAME $STEWARD_PACKAGE_VERSION $STEWARD_PACKAGE_KIND\" > '{saw}.env'\necho installed via adb\n",
+                saw = saw.display()
+            ),
+        );
+        let download = announced(&apk);
+        let o = run(
+            &f,
+            "INSTALL",
+            install_args("com.example.pos", "apk", &download),
+        )
+        .await;
+        assert!(o.success, "{o:?}");
+        assert!(o.refresh);
+        assert_eq!(detail(&o, "stdout"), &Value::from("installed via adb\n"));
+        assert_eq!(detail(&o, "sha256"), &Value::from(download.sha256.clone()));
+        assert_eq!(std::fs::read(saw.with_extension("file")).unwrap(), apk);
+        assert_eq!(
+            std::fs::read_to_string(saw.with_extension("env")).unwrap(),
+            "com.example.pos 1.0-1 apk\n"
+        );
+        let input: Value =
+            serde_json::from_str(&std::fs::read_to_string(saw.with_extension("json")).unwrap())
+                .unwrap();
+        assert_eq!(input["package_name"], "com.example.pos");
+        assert!(input["file"].as_str().unwrap().contains("/work/downloads/"));
+        assert_eq!(downloads_left(&f), 0, "removed once the hook ended");
+        // The operator's hook takes .deb installs over too.
+        let o = run(
+            &f,
+            "INSTALL",
+            install_args("steward-test-kiosk", "deb", &download),
+        )
+        .await;
+        assert!(o.success, "{o:?}");
+        assert!(o.reason.unwrap().contains("done by the hook"));
+
+        // An uninstall hook is told the package.
+        install_hook(
+            &f,
+            "uninstall",
+            &format!(
+                "#!/bin/sh\necho \"$STEWARD_PACKAGE_NAME\" > '{}'\n",
+                saw.with_extension("gone").display()
+            ),
+        );
+        let o = run(
+            &f,
+            "UNINSTALL",
+            serde_json::json!({"package_name": "com.example.pos", "package_kind": "apk"}),
+        )
+        .await;
+        assert!(o.success && o.refresh, "{o:?}");
+        assert_eq!(
+            std::fs::read_to_string(saw.with_extension("gone")).unwrap(),
+            "com.example.pos\n"
+        );
+        // Without one, an APK cannot be removed here.
+        let bare = fixture(false);
+        let o = run(
+            &bare,
+            "UNINSTALL",
+            serde_json::json!({"package_name": "com.example.pos", "package_kind": "apk"}),
+        )
+        .await;
+        assert!(o.reason.unwrap().contains("no Android package installer"));
+    }
+
+    #[tokio::test]
+    async fn content_lands_in_the_content_folder_under_a_safe_name() {
+        let body = b"<menu>coffee 2.50</menu>".to_vec();
+        let f = serving(fixture(false), &body).await;
+        let mut download = announced(&body);
+        download.file_name = "../../etc/menu board.xml".into();
+        let o = run(
+            &f,
+            "PUSH_CONTENT",
+            serde_json::json!({"content_id": 7, "download": download}),
+        )
+        .await;
+        assert!(o.success, "{o:?}");
+        let target = f.root().join("content/menu_board.xml");
+        assert_eq!(
+            detail(&o, "path"),
+            &Value::from(target.display().to_string())
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), body);
+        assert_eq!(
+            std::fs::read_dir(f.root().join("content")).unwrap().count(),
+            1
+        );
+        // Broken: nothing lands, no temporary file stays.
+        let mut short = announced(&body);
+        short.size += 10;
+        short.file_name = "other.xml".into();
+        let o = run(
+            &f,
+            "PUSH_CONTENT",
+            serde_json::json!({"content_id": 7, "download": short}),
+        )
+        .await;
+        assert!(!o.success, "{o:?}");
+        assert_eq!(
+            std::fs::read_dir(f.root().join("content")).unwrap().count(),
+            1
+        );
     }
 }

@@ -11,9 +11,11 @@
 //! What a command does is up to an [`Executor`]: [`linux::LinuxExecutor`] on a real device,
 //! [`simulated::SimulatedExecutor`] for simulated ones.
 
+pub mod download;
 pub mod journal;
 pub mod linux;
 pub mod linux_settings;
+pub mod packages;
 pub mod process;
 pub mod simulated;
 
@@ -73,7 +75,7 @@ pub const CATALOG: [&str; 37] = [
 ];
 
 /// Commands a Linux device carries out itself (others need a hook).
-pub const LINUX_BUILTINS: [&str; 17] = [
+pub const LINUX_BUILTINS: [&str; 18] = [
     "UPDATE_HEARTBEAT",
     "SET_TIMEZONE",
     "SET_DEVICE_LANGUAGE",
@@ -90,9 +92,10 @@ pub const LINUX_BUILTINS: [&str; 17] = [
     // These two only with a hook; the simulator pretends to have one.
     "REBOOT",
     "WIPE",
-    // Not yet (the simulator pretends).
+    // Debian packages through dpkg; APKs only with a hook.
     "INSTALL",
     "UNINSTALL",
+    "PUSH_CONTENT",
 ];
 
 /// Longest reason kept in a report.

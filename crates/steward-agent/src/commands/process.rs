@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::time::Instant;
@@ -58,6 +59,34 @@ pub struct Finished {
     /// The last [`OUTPUT_TAIL`] bytes, invalid UTF-8 replaced.
     pub stdout: String,
     pub stderr: String,
+}
+
+/// Longest piece of a program's stderr put in a reason.
+const REASON_STDERR: usize = 1024;
+
+impl Finished {
+    /// exit_code, stdout and stderr, for a report's details.
+    pub fn details(&self) -> Map<String, Value> {
+        let mut d = Map::new();
+        d.insert("exit_code".into(), self.exit.code().into());
+        d.insert("stdout".into(), self.stdout.clone().into());
+        d.insert("stderr".into(), self.stderr.clone().into());
+        d
+    }
+
+    /// The end of stderr, for a reason.
+    pub fn stderr_tail(&self) -> Option<String> {
+        let text = self.stderr.trim();
+        (!text.is_empty()).then(|| tail_text(text.as_bytes(), REASON_STDERR))
+    }
+}
+
+/// The reason of a run stopped at its deadline.
+pub fn timed_out(budget: Duration, what: &str) -> String {
+    format!(
+        "timed out on the device after {}; {what} and everything it started were stopped",
+        super::human(budget)
+    )
 }
 
 /// Keeps the last `cap` bytes of a stream.

@@ -3,6 +3,10 @@
 //! pretend delay. An [`ExecutionLog`] can record each execution (one JSON line per run), so a
 //! test or a load run can check that no device ran a command twice; a simulator started again
 //! reads it back so that its devices remember what they ran.
+//!
+//! INSTALL and PUSH_CONTENT really fetch their file and check its size and SHA-256 (into
+//! nothing: it is not kept); INSTALL and UNINSTALL then change the simulated app list, which
+//! goes to the server before the final report.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -17,7 +21,10 @@ use steward_proto::agent::{CommandFrame, CommandProgress, CommandReport};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::download::{FileSource, download_arg};
+use super::packages::PackageArgs;
 use super::{BoxFuture, Executor, Journal, Outcome};
+use crate::platform::{PackageChange, Platform};
 
 /// One line of the executions log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,11 +101,85 @@ pub struct SimulatedExecutor {
     /// How long a command pretends to take.
     delay: Duration,
     log: Option<Arc<ExecutionLog>>,
+    /// Where the files of INSTALL and PUSH_CONTENT come from (without it they fail).
+    files: Option<FileSource>,
+    /// The device whose app list INSTALL and UNINSTALL change.
+    platform: Option<Arc<dyn Platform>>,
 }
 
 impl SimulatedExecutor {
     pub fn new(device: Uuid, delay: Duration, log: Option<Arc<ExecutionLog>>) -> Self {
-        Self { device, delay, log }
+        Self {
+            device,
+            delay,
+            log,
+            files: None,
+            platform: None,
+        }
+    }
+
+    pub fn with_files(mut self, files: FileSource) -> Self {
+        self.files = Some(files);
+        self
+    }
+
+    pub fn with_platform(mut self, platform: Arc<dyn Platform>) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// Fetches the command's file and checks it; its size and SHA-256 for the details.
+    async fn fetch(
+        &self,
+        frame: &CommandFrame,
+        deadline: Instant,
+    ) -> Result<Map<String, Value>, String> {
+        let download = download_arg(&frame.args)?;
+        let Some(files) = &self.files else {
+            return Err("this simulated device has no server to fetch files from".into());
+        };
+        let verified = files
+            .fetch_into(&download, &mut tokio::io::sink(), deadline)
+            .await?;
+        let mut details = Map::new();
+        details.insert("file_name".into(), download.file_name.into());
+        details.insert("sha256".into(), verified.sha256.into());
+        details.insert("size".into(), verified.size.into());
+        Ok(details)
+    }
+
+    fn change(&self, change: PackageChange) {
+        if let Some(p) = &self.platform {
+            p.apply_simulated_change(change);
+        }
+    }
+
+    async fn with_file(&self, frame: &CommandFrame, deadline: Instant) -> Outcome {
+        let details = match self.fetch(frame, deadline).await {
+            Ok(d) => d,
+            Err(reason) => return Outcome::failure(reason),
+        };
+        if frame.command != "INSTALL" {
+            return Outcome::success("simulated: the file was fetched and checked")
+                .with_details(details);
+        }
+        let package = PackageArgs::from_args(&frame.args);
+        let Some(app) = package.installed_app() else {
+            return Outcome::failure("package_name is missing");
+        };
+        self.change(PackageChange::Installed(app));
+        Outcome::success(format!("simulated install of {}", package.describe()))
+            .with_details(details)
+            .with_refresh()
+    }
+
+    fn uninstall(&self, frame: &CommandFrame) -> Outcome {
+        let package = PackageArgs::from_args(&frame.args);
+        let Some(package_name) = package.package_name.clone() else {
+            return Outcome::failure("package_name is missing");
+        };
+        self.change(PackageChange::Removed { package_name });
+        Outcome::success(format!("simulated removal of {}", package.describe())).with_refresh()
     }
 
     async fn run(&self, frame: &CommandFrame, deadline: Instant) -> Outcome {
@@ -116,6 +197,8 @@ impl SimulatedExecutor {
         tokio::time::sleep_until(done_at).await;
         match frame.command.as_str() {
             "UPDATE_HEARTBEAT" => Outcome::success("simulated heartbeat").with_refresh(),
+            "INSTALL" | "PUSH_CONTENT" => self.with_file(frame, deadline).await,
+            "UNINSTALL" => self.uninstall(frame),
             "RUN_CUSTOM_ACTION" => {
                 let mut details = Map::new();
                 details.insert("exit_code".into(), Value::from(0));
@@ -180,5 +263,75 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn installs_fetch_and_check_the_file_and_change_the_app_list() {
+        use crate::commands::download::tests::{Answer, announced, serve};
+        use crate::platform::simulated::SimulatedPlatform;
+
+        let body = b"simulated package".to_vec();
+        let (url, seen) = serve(Answer::ok(&body)).await;
+        let platform: Arc<dyn Platform> = Arc::new(SimulatedPlatform::new(3));
+        let exec = SimulatedExecutor::new(Uuid::new_v4(), Duration::ZERO, None)
+            .with_files(FileSource::new(url, "dev_sim".into(), None).unwrap())
+            .with_platform(platform.clone());
+        let run = |command: &str, args: Value| {
+            let frame = CommandFrame {
+                id: Uuid::now_v7(),
+                command: command.into(),
+                args: args.as_object().cloned().unwrap_or_default(),
+                timeout_secs: 60,
+            };
+            let exec = &exec;
+            async move {
+                exec.execute(&frame, Instant::now() + Duration::from_secs(10))
+                    .await
+            }
+        };
+        let version = |name: &str| {
+            platform
+                .apps()
+                .into_iter()
+                .find(|a| a.package_name == name)
+                .map(|a| (a.version_name, a.version_code))
+        };
+        let install = serde_json::json!({"package_name": "com.example.kiosk", "application_name": "Kiosk",
+            "version_name": "1.1", "version_code": "2", "package_kind": "apk", "download": announced(&body)});
+        let o = run("INSTALL", install.clone()).await;
+        assert!(o.success && o.refresh, "{o:?}");
+        assert_eq!(
+            version("com.example.kiosk"),
+            Some((Some("1.1".into()), Some("2".into())))
+        );
+        assert_eq!(seen.lock().unwrap()[0].1, "Bearer dev_sim");
+
+        // A tampered file changes nothing.
+        let mut tampered = install.clone();
+        tampered["version_name"] = "6.6".into();
+        tampered["download"]["sha256"] = announced(b"other").sha256.into();
+        let o = run("INSTALL", tampered).await;
+        assert!(!o.success && o.reason.unwrap().contains("not the announced"));
+        assert_eq!(
+            version("com.example.kiosk").unwrap().0.as_deref(),
+            Some("1.1")
+        );
+
+        // A package that came with the device can go too.
+        let original = platform.apps()[0].package_name.clone();
+        for package in ["com.example.kiosk", original.as_str()] {
+            let o = run("UNINSTALL", serde_json::json!({"package_name": package})).await;
+            assert!(o.success && o.refresh, "{o:?}");
+            assert_eq!(version(package), None);
+        }
+        let o = run(
+            "PUSH_CONTENT",
+            serde_json::json!({"content_id": 1, "download": announced(&body)}),
+        )
+        .await;
+        assert!(o.success, "{o:?}");
+        assert_eq!(o.details.unwrap()["size"], body.len());
+        let o = run("PUSH_CONTENT", serde_json::json!({"content_id": 1})).await;
+        assert!(o.reason.unwrap().contains("no download argument"));
     }
 }

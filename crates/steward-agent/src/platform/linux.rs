@@ -25,7 +25,7 @@ const SMALL: u64 = 64 * 1024;
 /// Largest read of a file that grows with the machine (cpuinfo, routes, interface lists).
 const MEDIUM: u64 = 1024 * 1024;
 /// Largest read of a package database (about 9,000 Debian packages).
-const PACKAGE_DB: u64 = 8 * 1024 * 1024;
+pub(crate) const PACKAGE_DB: u64 = 8 * 1024 * 1024;
 /// How much of `/proc/stat` is read: the `cpu` line comes first.
 const STAT_HEAD: u64 = 8 * 1024;
 /// At most this many network interfaces are reported (hosts with many containers have hundreds).
@@ -41,6 +41,9 @@ pub struct LinuxConfig {
     /// A fixed location (latitude, longitude) to report, where the operator configured one.
     pub location: Option<(f64, f64)>,
     pub agent_version: String,
+    /// The root whose package database is read (and where the agent installs packages), when
+    /// it is not `root`.
+    pub package_root: Option<PathBuf>,
 }
 
 impl Default for LinuxConfig {
@@ -49,6 +52,7 @@ impl Default for LinuxConfig {
             root: PathBuf::from("/"),
             location: None,
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            package_root: None,
         }
     }
 }
@@ -384,11 +388,15 @@ impl Platform for LinuxPlatform {
     }
 
     fn apps(&self) -> Vec<InstalledApp> {
-        if let Some((text, truncated)) = read_bounded(&self.path("var/lib/dpkg/status"), PACKAGE_DB)
-        {
-            return parse_dpkg_status(complete_stanzas(&text, truncated));
+        let root = self
+            .config
+            .package_root
+            .as_deref()
+            .unwrap_or(&self.config.root);
+        if let Some(apps) = dpkg_installed(root) {
+            return apps;
         }
-        read_bounded(&self.path("lib/apk/db/installed"), PACKAGE_DB)
+        read_bounded(&root.join("lib/apk/db/installed"), PACKAGE_DB)
             .map(|(text, truncated)| parse_apk_installed(complete_stanzas(&text, truncated)))
             .unwrap_or_default()
     }
@@ -424,7 +432,7 @@ impl Platform for LinuxPlatform {
 // Reading
 
 /// At most `cap` bytes of a file (invalid UTF-8 replaced), and whether there was more.
-fn read_bounded(path: &Path, cap: u64) -> Option<(String, bool)> {
+pub(crate) fn read_bounded(path: &Path, cap: u64) -> Option<(String, bool)> {
     let file = std::fs::File::open(path).ok()?;
     let mut bytes = Vec::new();
     file.take(cap.saturating_add(1))
@@ -434,6 +442,13 @@ fn read_bounded(path: &Path, cap: u64) -> Option<(String, bool)> {
     let truncated = bytes.len() > cap;
     bytes.truncate(cap);
     Some((String::from_utf8_lossy(&bytes).into_owned(), truncated))
+}
+
+/// The Debian packages installed under `root`, from dpkg's status file; `None` where there is
+/// no dpkg database.
+pub fn dpkg_installed(root: &Path) -> Option<Vec<InstalledApp>> {
+    read_bounded(&root.join("var/lib/dpkg/status"), PACKAGE_DB)
+        .map(|(text, truncated)| parse_dpkg_status(complete_stanzas(&text, truncated)))
 }
 
 /// The text up to its last blank line when it was cut off, so no half stanza is parsed.
@@ -1434,6 +1449,7 @@ Package: nostatus\nVersion: 3\n";
             root: root.to_path_buf(),
             location: Some((52.5, 13.4)),
             agent_version: "9.9".into(),
+            package_root: None,
         })
     }
 

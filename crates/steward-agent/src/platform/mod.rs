@@ -21,4 +21,14 @@ pub trait Platform: Send + Sync + 'static {
     fn is_cheap(&self) -> bool {
         false
     }
+    /// Records an install or removal that a simulated device carried out, so that `apps`
+    /// shows it. Real devices read their package database instead and ignore this.
+    fn apply_simulated_change(&self, _change: PackageChange) {}
+}
+
+/// An install (or upgrade) or a removal of one package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PackageChange {
+    Installed(InstalledApp),
+    Removed { package_name: String },
 }

@@ -6,6 +6,7 @@
 //! demand, so 100,000 of them fit easily in one process. Devices are grouped in stores of
 //! [`STORE_SIZE`]: a store shares a time zone, a Wi-Fi network and a /24 subnet.
 
+use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use std::sync::{Mutex, PoisonError};
 
@@ -14,7 +15,7 @@ use steward_proto::agent::{
     SoftwareInfo, Telemetry,
 };
 
-use super::Platform;
+use super::{PackageChange, Platform};
 
 /// Devices per store (one subnet, one SSID, one time zone).
 pub const STORE_SIZE: u64 = 25;
@@ -711,6 +712,9 @@ struct Evolving {
     /// Battery level in tenths of a percent.
     battery: u16,
     charging: bool,
+    /// Packages installed (`Some`) or removed (`None`) by commands, over the generated list
+    /// (empty, it allocates nothing).
+    packages: BTreeMap<String, Option<InstalledApp>>,
 }
 
 /// A simulated device: its index and a few evolving numbers.
@@ -730,6 +734,7 @@ impl SimulatedPlatform {
                 calls: 0,
                 battery: 300 + (seed >> 32) as u16 % 701,
                 charging: false,
+                packages: BTreeMap::new(),
             }),
         }
     }
@@ -874,8 +879,21 @@ impl Platform for SimulatedPlatform {
                 }
             })
             .collect();
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        apps.retain(|a| !state.packages.contains_key(&a.package_name));
+        apps.extend(state.packages.values().flatten().cloned());
         apps.sort_by(|a, b| a.package_name.cmp(&b.package_name));
         apps
+    }
+
+    fn apply_simulated_change(&self, change: PackageChange) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match change {
+            PackageChange::Installed(app) => {
+                state.packages.insert(app.package_name.clone(), Some(app))
+            }
+            PackageChange::Removed { package_name } => state.packages.insert(package_name, None),
+        };
     }
 
     fn telemetry(&self) -> Telemetry {

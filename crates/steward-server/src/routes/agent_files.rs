@@ -13,9 +13,12 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use steward_core::Invalid;
+use steward_core::pagination::PageRequest;
+use steward_proto::agent::FileDownload;
 use steward_store::StoreError;
+use steward_store::applications::AppFilter;
 use steward_store::devices::DeviceIdentity;
 use steward_store::keys::hash_secret;
 use uuid::Uuid;
@@ -94,8 +97,9 @@ fn missing(field: &str, what: String) -> ApiError {
     Invalid::field(format!("command_args.{field}"), what).into()
 }
 
-/// INSTALL and UNINSTALL: the version named by `app_version` gives the package's name and
-/// version, and for INSTALL the file to fetch. UNINSTALL may name the package alone.
+/// INSTALL and UNINSTALL: the version named by `app_version` gives the package's name, kind
+/// and version, and for INSTALL the file to fetch. UNINSTALL may name the package alone (its
+/// application then gives the name and kind, when the enterprise has it).
 pub async fn add_package_file(
     state: &AppState,
     enterprise_id: Uuid,
@@ -107,8 +111,9 @@ pub async fn add_package_file(
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<Uuid>().ok());
     let Some(version_id) = version_id else {
-        // Checked by the catalog: only an UNINSTALL by package name gets here.
-        return Ok(());
+        // Checked by the catalog: only an UNINSTALL by package name gets here. Where the
+        // enterprise has that application, the device learns its name and kind.
+        return add_application_of_package(state, enterprise_id, args).await;
     };
     let version = match state
         .store
@@ -140,15 +145,41 @@ pub async fn add_package_file(
     }
     args.insert("package_kind".into(), app.kind.clone().into());
     if command == "INSTALL" {
-        args.insert(
-            "download".into(),
-            json!({
-                "path": app_file_path(version.id),
-                "sha256": version.hash_string,
-                "size": version.size_bytes,
-                "file_name": version.file_name,
-            }),
-        );
+        let download = FileDownload {
+            path: app_file_path(version.id),
+            sha256: version.hash_string,
+            size: u64::try_from(version.size_bytes).unwrap_or(0),
+            file_name: version.file_name,
+        };
+        args.insert("download".into(), download_value(&download)?);
+    }
+    Ok(())
+}
+
+/// An UNINSTALL by `package_name` alone: the application's name and kind, when known.
+async fn add_application_of_package(
+    state: &AppState,
+    enterprise_id: Uuid,
+    args: &mut Map<String, Value>,
+) -> ApiResult<()> {
+    let Some(package) = args.get("package_name").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let filter = AppFilter {
+        package_name_exact: Some(package.to_string()),
+        ..AppFilter::default()
+    };
+    let one = PageRequest {
+        limit: 1,
+        offset: 0,
+    };
+    let (_, apps) = state
+        .store
+        .applications(enterprise_id, &filter, one)
+        .await?;
+    if let Some(app) = apps.into_iter().next() {
+        args.insert("application_name".into(), app.application_name.into());
+        args.insert("package_kind".into(), app.kind.into());
     }
     Ok(())
 }
@@ -175,15 +206,22 @@ pub async fn add_content_file(
         }
         Err(e) => return Err(e.into()),
     };
-    args.insert(
-        "download".into(),
-        json!({
-            "path": content_file_path(content.id),
-            "sha256": content.hash,
-            "size": content.size_bytes,
-            // The name as stored: the uploaded name made safe for a file system.
-            "file_name": content.blob_key.rsplit('/').next().unwrap_or("file"),
-        }),
-    );
+    let download = FileDownload {
+        path: content_file_path(content.id),
+        sha256: content.hash,
+        size: u64::try_from(content.size_bytes).unwrap_or(0),
+        // The name as stored: the uploaded name made safe for a file system.
+        file_name: content
+            .blob_key
+            .rsplit('/')
+            .next()
+            .unwrap_or("file")
+            .to_string(),
+    };
+    args.insert("download".into(), download_value(&download)?);
     Ok(())
+}
+
+fn download_value(download: &FileDownload) -> ApiResult<Value> {
+    serde_json::to_value(download).map_err(|e| ApiError::Internal(format!("download args: {e}")))
 }

@@ -12,13 +12,18 @@ use steward_server::ServerSettings;
 
 use crate::common::{TestServer, assert_envelope, json, servers_with};
 
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures/packages")
         .join(name)
 }
 
-async fn upload_bytes(s: &TestServer, field: &str, name: &str, bytes: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn upload_bytes(
+    s: &TestServer,
+    field: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (u16, Value) {
     let form = Form::new().part(
         field.to_string(),
         Part::bytes(bytes).file_name(name.to_string()),
@@ -281,36 +286,14 @@ async fn bad_uploads_are_refused_and_leave_nothing_behind() {
 
 #[tokio::test]
 async fn deb_packages_are_accepted_for_linux_devices() {
-    let Ok(_) = std::process::Command::new("dpkg-deb")
-        .arg("--version")
-        .output()
-    else {
-        eprintln!("!!!!!!!! dpkg-deb is not installed: skipping the .deb upload test !!!!!!!!");
+    if !steward_agent::testing::have_dpkg() {
         return;
-    };
+    }
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("pkg");
-    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
-    std::fs::write(
-        root.join("DEBIAN/control"),
-        "Package: signage-player\nVersion: 4.0.2\nArchitecture: amd64\nMaintainer: Ops <ops@example.com>\nDescription: Signage player\n",
-    )
-    .unwrap();
-    let deb = dir.path().join("signage.deb");
-    let out = std::process::Command::new("dpkg-deb")
-        .args(["--root-owner-group", "--build"])
-        .arg(&root)
-        .arg(&deb)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let bytes =
+        steward_agent::testing::build_deb(dir.path(), "signage-player", "4.0.2", "amd64", None);
     for s in servers_with(ServerSettings::default).await {
-        let (status, body) =
-            upload_bytes(&s, "app_file", "signage.deb", std::fs::read(&deb).unwrap()).await;
+        let (status, body) = upload_bytes(&s, "app_file", "signage.deb", bytes.clone()).await;
         assert_eq!(status, 201, "{body}");
         let app = &body["application"];
         assert_eq!(app["package_name"], "signage-player");

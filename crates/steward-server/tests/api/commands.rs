@@ -99,7 +99,7 @@ impl Scripted {
     }
 }
 
-fn settings() -> ServerSettings {
+pub(crate) fn settings() -> ServerSettings {
     ServerSettings {
         commands: CommandSettings {
             sweep_interval: Duration::from_millis(200),
@@ -109,11 +109,11 @@ fn settings() -> ServerSettings {
     }
 }
 
-async fn post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(s: &TestServer, path: &str, body: Value) -> (u16, Value) {
     json(s.api(Method::POST, path).json(&body).send().await.unwrap()).await
 }
 
-async fn get(s: &TestServer, path: &str) -> (u16, Value) {
+pub(crate) async fn get(s: &TestServer, path: &str) -> (u16, Value) {
     json(s.api(Method::GET, path).send().await.unwrap()).await
 }
 
@@ -128,7 +128,7 @@ fn total(request: &Value, state: &str) -> u64 {
 }
 
 /// Waits until the device shows as online (its connection is written in batches).
-async fn online(s: &TestServer, device: Uuid) {
+pub(crate) async fn online(s: &TestServer, device: Uuid) {
     eventually(
         s,
         &format!("/enterprise/{}/device/{device}/", s.enterprise),
@@ -850,6 +850,8 @@ async fn a_linux_agent_carries_out_commands_and_reports_what_happened() {
                     hooks_dir: Some(hooks.clone()),
                     work_dir: dir.path().join("work"),
                     graphical_session: false,
+                    package_root: None,
+                    content_dir: dir.path().join("content"),
                 },
                 platform.clone(),
             );

@@ -11,4 +11,5 @@ mod compatibility;
 mod conventions;
 mod enterprise_tokens;
 mod groups;
+mod installs;
 mod tenancy;
