@@ -11,20 +11,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 venv="$root/.venv-compat"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-
-# A venv left half-made, or made by a Python that is gone, is made again.
-if [ -e "$venv" ] && ! "$venv/bin/python" -c 'import pip' >/dev/null 2>&1; then
-  rm -rf "$venv"
-fi
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$here/requirements.txt" </dev/null
-  echo "$want" > "$stamp"
-fi
+bash "$root/scripts/python-venv" "$venv" "$here/requirements.txt"
 
 (cd "$root" && cargo build --locked -p steward -p steward-agent </dev/null)
 target="${CARGO_TARGET_DIR:-$root/target}"

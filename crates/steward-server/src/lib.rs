@@ -15,12 +15,15 @@ mod routes;
 mod serve;
 pub mod settings;
 mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use blobs::Blobs;
 pub use error::ApiError;
 pub use openapi::api_document;
 pub use serve::{app, serve};
 pub use settings::{
-    CommandSettings, DeviceSettings, FileSettings, RateLimit, ServerSettings, TlsFiles,
+    BlobSettings, CommandSettings, DeviceSettings, FileSettings, RateLimit, ServerSettings,
+    TlsFiles,
 };
 pub use state::AppState;

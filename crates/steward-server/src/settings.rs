@@ -11,6 +11,45 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
+/// Where uploaded files are kept: a folder, a `file://` URL, or an S3-compatible bucket
+/// `s3://BUCKET[/PREFIX]`. The S3 fields override what `AWS_*` environment variables say
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, …); they are refused for a folder.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct BlobSettings {
+    pub location: String,
+    /// The S3 endpoint, e.g. `https://s3.example.com`; an `http://` one allows plain HTTP.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl BlobSettings {
+    /// Blobs at `location`, everything else from the environment.
+    pub fn at(location: impl Into<String>) -> Self {
+        Self {
+            location: location.into(),
+            ..Self::default()
+        }
+    }
+}
+
+impl std::fmt::Debug for BlobSettings {
+    // The secret key stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobSettings")
+            .field("location", &self.location)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "…"),
+            )
+            .finish()
+    }
+}
+
 /// Requests one API key may make per window; `requests == 0` turns the limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {

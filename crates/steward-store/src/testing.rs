@@ -46,6 +46,15 @@ pub fn pg_admin_url() -> String {
     std::env::var("STEWARD_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_ADMIN_URL.to_string())
 }
 
+/// Reports that a test's outside service is missing: a loud message, or under CI (`CI` set), a
+/// failure, since CI must run every test. `what` is the part skipped.
+pub fn unavailable(what: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("cannot run {what}: {why}; CI must run it");
+    }
+    eprintln!("\n!!!!!!!! SKIPPING {what}: {why} !!!!!!!!\n");
+}
+
 /// A migrated SQLite database in a temporary folder.
 pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -72,13 +81,9 @@ pub async fn postgres() -> Option<TestDb> {
                 Ok(Err(e)) => e.to_string(),
                 _ => "timed out".to_string(),
             };
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "PostgreSQL at {admin_url} does not answer ({why}); CI must run the PostgreSQL tests"
-                );
-            }
-            eprintln!(
-                "\n!!!!!!!! SKIPPING the PostgreSQL half of this test: no server at {admin_url} ({why}) !!!!!!!!\n"
+            unavailable(
+                "the PostgreSQL half of this test",
+                &format!("no server at {admin_url} ({why})"),
             );
             return None;
         }

@@ -261,6 +261,13 @@ async fn bootstrap(store: &Store, resolved: &Resolved) -> anyhow::Result<()> {
 }
 
 pub async fn serve(resolved: Resolved) -> anyhow::Result<()> {
+    // Blob storage first: a wrong bucket or credential stops the start before anything is made.
+    let location = &resolved.blob_storage.location;
+    let blobs = steward_server::Blobs::open(&resolved.blob_storage)
+        .with_context(|| format!("cannot open blob storage {location}"))?;
+    blobs.check().await.with_context(|| {
+        format!("blob storage {location} does not work; check --blob-storage and the S3 settings")
+    })?;
     let store = open(&resolved.database_url).await?;
     bootstrap(&store, &resolved).await?;
     let listener = std::net::TcpListener::bind(resolved.server.listen)
@@ -276,8 +283,6 @@ pub async fn serve(resolved: Resolved) -> anyhow::Result<()> {
         "steward listening on {scheme}://{}",
         listener.local_addr()?
     );
-    let blobs = steward_server::Blobs::open(&resolved.blob_storage)
-        .with_context(|| format!("cannot open blob storage {}", resolved.blob_storage))?;
     let state = AppState::new(store.clone(), resolved.server, blobs);
     steward_server::serve(listener, state, shutdown_signal()).await?;
     // Writes still queued after the grace period are given up rather than waited for.

@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 use steward_server::{
-    CommandSettings, DeviceSettings, FileSettings as ServerFileSettings, RateLimit, ServerSettings,
-    TlsFiles,
+    BlobSettings, CommandSettings, DeviceSettings, FileSettings as ServerFileSettings, RateLimit,
+    ServerSettings, TlsFiles,
 };
 
 /// Settings every subcommand takes.
@@ -74,10 +74,23 @@ pub struct ServeArgs {
     /// `--command-timeout INSTALL=7200`; bounded to 120 … 259200.
     #[arg(long = "command-timeout", value_parser = parse_timeout)]
     pub command_timeouts: Vec<(String, u64)>,
-    /// Where uploaded files are kept: a folder or a `file://` URL. Default: `blobs` in the data
-    /// folder.
+    /// Where uploaded files are kept: a folder, a `file://` URL, or an S3-compatible bucket
+    /// `s3://BUCKET[/PREFIX]`. Default: `blobs` in the data folder.
     #[arg(long, env = "STEWARD_BLOB_STORAGE")]
     pub blob_storage: Option<String>,
+    /// S3 endpoint URL, e.g. `https://s3.example.com` (`http://` allows plain HTTP). Default:
+    /// `AWS_ENDPOINT_URL`, else AWS.
+    #[arg(long, env = "STEWARD_BLOB_ENDPOINT")]
+    pub blob_endpoint: Option<String>,
+    /// S3 region. Default: `AWS_REGION`, else us-east-1.
+    #[arg(long, env = "STEWARD_BLOB_REGION")]
+    pub blob_region: Option<String>,
+    /// S3 access key id. Default: `AWS_ACCESS_KEY_ID` (or the other AWS credential sources).
+    #[arg(long, env = "STEWARD_BLOB_ACCESS_KEY_ID")]
+    pub blob_access_key_id: Option<String>,
+    /// S3 secret access key. Default: `AWS_SECRET_ACCESS_KEY`.
+    #[arg(long, env = "STEWARD_BLOB_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub blob_secret_access_key: Option<String>,
     /// Largest application package accepted, in bytes. Default: 1 GiB.
     #[arg(long, env = "STEWARD_MAX_APP_BYTES")]
     pub max_app_bytes: Option<u64>,
@@ -118,6 +131,10 @@ pub struct FileSettings {
     /// `command_timeouts = { INSTALL = 7200 }`.
     pub command_timeouts: Option<std::collections::BTreeMap<String, u64>>,
     pub blob_storage: Option<String>,
+    pub blob_endpoint: Option<String>,
+    pub blob_region: Option<String>,
+    pub blob_access_key_id: Option<String>,
+    pub blob_secret_access_key: Option<String>,
     pub max_app_bytes: Option<u64>,
     pub max_content_bytes: Option<u64>,
     pub download_url_ttl: Option<u64>,
@@ -213,7 +230,7 @@ pub struct Resolved {
     pub database_url: String,
     pub server: ServerSettings,
     /// Where uploaded files are kept.
-    pub blob_storage: String,
+    pub blob_storage: BlobSettings,
     pub bootstrap_enterprise: String,
 }
 
@@ -273,13 +290,31 @@ pub fn resolve_serve(
         "--rate-limit-window must be at least one second"
     );
     init_logging("info", args.log_json || file.log_json.unwrap_or(false));
-    let blob_storage = match args
-        .blob_storage
-        .clone()
-        .or_else(|| file.blob_storage.clone())
-    {
-        Some(location) => location,
-        None => data_dir(global, file).join("blobs").display().to_string(),
+    let blob_storage = BlobSettings {
+        location: match args
+            .blob_storage
+            .clone()
+            .or_else(|| file.blob_storage.clone())
+        {
+            Some(location) => location,
+            None => data_dir(global, file).join("blobs").display().to_string(),
+        },
+        endpoint: args
+            .blob_endpoint
+            .clone()
+            .or_else(|| file.blob_endpoint.clone()),
+        region: args
+            .blob_region
+            .clone()
+            .or_else(|| file.blob_region.clone()),
+        access_key_id: args
+            .blob_access_key_id
+            .clone()
+            .or_else(|| file.blob_access_key_id.clone()),
+        secret_access_key: args
+            .blob_secret_access_key
+            .clone()
+            .or_else(|| file.blob_secret_access_key.clone()),
     };
     Ok(Resolved {
         database_url: resolve_database(global, file)?,

@@ -284,3 +284,82 @@ fn settings_come_from_flags_then_environment_then_the_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("public-url"));
 }
+
+/// `steward serve` with a blob setting, its stderr if it stopped within 20 s.
+fn serve_fails(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = steward()
+        .args(["--data-dir", dir.to_str().unwrap(), "serve", "--listen"])
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .args(args)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} started");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blob_storage_in_s3_is_set_up_from_the_standard_environment_and_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    // Bad settings: an error that names the setting.
+    let bad: [(&[&str], &str); 3] = [
+        (&["--blob-storage", "gopher://x"], "--blob-storage"),
+        (
+            &["--blob-endpoint", "http://127.0.0.1:9"],
+            "--blob-endpoint",
+        ),
+        (
+            &["--blob-storage", "s3://b", "--blob-endpoint", "not a url"],
+            "--blob-endpoint",
+        ),
+    ];
+    for (args, named) in bad {
+        let err = serve_fails(&path, args);
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+
+    let Some(s3) = steward_server::testing::s3() else {
+        return;
+    };
+    let aws_env = [
+        ("AWS_ENDPOINT_URL", s3.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", "steward-test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "steward-test".to_string()),
+        ("AWS_REGION", "eu-central-1".to_string()),
+    ];
+    let location = s3.location();
+    tokio::task::spawn_blocking(move || {
+        // A bucket that does not exist stops the start before any database is made.
+        let mut cmd = steward();
+        cmd.envs(aws_env.clone());
+        let out = cmd
+            .args(["--data-dir", path.to_str().unwrap(), "serve"])
+            .args(["--blob-storage", "s3://no-such-bucket-here"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no-such-bucket-here") && err.contains("does not work"),
+            "{err}"
+        );
+        assert!(!path.join("steward.db").exists());
+
+        // The bucket from STEWARD_BLOB_STORAGE, the rest from AWS_* alone.
+        let port = free_port();
+        let mut cmd = steward();
+        cmd.envs(aws_env)
+            .env("STEWARD_BLOB_STORAGE", &location)
+            .args(["--data-dir", path.to_str().unwrap(), "serve", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let child = Guard(Some(cmd.spawn().unwrap()));
+        wait_healthy(&format!("http://127.0.0.1:{port}"));
+        assert!(terminate(child).success());
+    })
+    .await
+    .unwrap();
+    assert!(s3.keys().await.is_empty(), "the start-up check cleans up");
+}

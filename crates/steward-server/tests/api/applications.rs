@@ -41,12 +41,18 @@ pub(crate) async fn upload_bytes(
     .await
 }
 
-async fn upload(s: &TestServer, name: &str) -> (u16, Value) {
+pub(crate) async fn upload(s: &TestServer, name: &str) -> (u16, Value) {
     upload_bytes(s, "app_file", name, std::fs::read(fixture(name)).unwrap()).await
 }
 
-async fn get(s: &TestServer, path: &str) -> (u16, Value) {
+pub(crate) async fn get(s: &TestServer, path: &str) -> (u16, Value) {
     json(s.api(Method::GET, path).send().await.unwrap()).await
+}
+
+/// The status of a DELETE of `path`.
+pub(crate) async fn delete(s: &TestServer, path: &str) -> u16 {
+    let response = s.api(Method::DELETE, path).send().await.unwrap();
+    response.status().as_u16()
 }
 
 /// Files under the server's blob folder.
@@ -200,30 +206,11 @@ async fn apks_are_uploaded_inspected_versioned_and_downloaded_by_signed_url() {
 
         // Deleting a version removes its file; deleting the application, the rest.
         let before = blob_count(&s);
-        let status = s
-            .api(Method::DELETE, &format!("{versions_path}{vid}/"))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 204);
+        assert_eq!(delete(&s, &format!("{versions_path}{vid}/")).await, 204);
         assert_eq!(blob_count(&s), before - 1);
-        let status = s
-            .api(
-                Method::DELETE,
-                &format!("/enterprise/{eid}/application/{app_id}/"),
-            )
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 204);
-        assert_eq!(
-            get(&s, &format!("/enterprise/{eid}/application/{app_id}/"))
-                .await
-                .0,
-            404
-        );
+        let app_path = format!("/enterprise/{eid}/application/{app_id}/");
+        assert_eq!(delete(&s, &app_path).await, 204);
+        assert_eq!(get(&s, &app_path).await.0, 404);
         assert_eq!(blob_count(&s), before - 2);
         s.stop().await;
     }
@@ -416,13 +403,7 @@ async fn content_is_uploaded_searched_tagged_downloaded_and_deleted() {
         )
         .await;
         assert!(assert_envelope(status, &err, 400).contains("tags[0]"));
-        let status = s
-            .api(Method::DELETE, &format!("{base}{id}/"))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert_eq!(status, 204);
+        assert_eq!(delete(&s, &format!("{base}{id}/")).await, 204);
         assert_eq!(get(&s, &format!("{base}{id}/")).await.0, 404);
         assert_eq!(blob_count(&s), 0);
         s.stop().await;

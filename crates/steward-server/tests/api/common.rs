@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
-use steward_server::{AppState, ServerSettings};
+use steward_server::{AppState, Blobs, ServerSettings};
 use steward_store::testing::{self, TestDb};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -17,7 +17,8 @@ pub struct TestServer {
     pub enterprise: Uuid,
     pub key: String,
     pub client: Client,
-    /// The blob folder (named after the enterprise, so a restart finds it again).
+    /// The blob folder (named after the enterprise, so a restart finds it again), unless the
+    /// server was given other blob storage.
     pub blobs_dir: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -29,6 +30,15 @@ impl TestServer {
     }
 
     pub async fn start_with(db: TestDb, settings: ServerSettings) -> Self {
+        Self::launch(db, settings, None).await
+    }
+
+    /// A server keeping its files in `blobs` (S3, in the S3 tests) instead of a folder.
+    pub async fn start_with_blobs(db: TestDb, settings: ServerSettings, blobs: Blobs) -> Self {
+        Self::launch(db, settings, Some(blobs)).await
+    }
+
+    async fn launch(db: TestDb, settings: ServerSettings, blobs: Option<Blobs>) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let enterprise = db.store.create_enterprise("Acme").await.unwrap().id;
         let key = db
@@ -37,7 +47,7 @@ impl TestServer {
             .await
             .unwrap()
             .secret;
-        Self::serve_on(listener, db, settings, enterprise, key).await
+        Self::serve_on(listener, db, settings, enterprise, key, blobs).await
     }
 
     /// A new server on the address of a stopped one, over the same database.
@@ -65,6 +75,7 @@ impl TestServer {
             settings,
             enterprise,
             key,
+            None,
         )
         .await
     }
@@ -75,11 +86,12 @@ impl TestServer {
         mut settings: ServerSettings,
         enterprise: Uuid,
         key: String,
+        blobs: Option<Blobs>,
     ) -> Self {
         let addr = listener.local_addr().unwrap();
         settings.listen = addr;
         let blobs_dir = std::env::temp_dir().join(format!("steward-test-blobs-{enterprise}"));
-        let blobs = steward_server::Blobs::in_folder(&blobs_dir).unwrap();
+        let blobs = blobs.unwrap_or_else(|| Blobs::in_folder(&blobs_dir).unwrap());
         let state = AppState::new(db.store.clone(), settings, blobs);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -12,4 +12,5 @@ mod conventions;
 mod enterprise_tokens;
 mod groups;
 mod installs;
+mod s3;
 mod tenancy;
