@@ -1,5 +1,6 @@
 //! One device's WebSocket, from `hello` to close.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -91,6 +92,7 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     check.tick().await;
     let mut last_heard = Instant::now();
     let mut bad_frames = 0u32;
+    let mut queued = Queued::default();
 
     while open {
         tokio::select! {
@@ -116,7 +118,7 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
                     Some(Ok(Message::Text(text))) => {
                         last_heard = Instant::now();
                         match serde_json::from_str::<AgentFrame>(&text) {
-                            Ok(frame) => handle(&state, device, frame).await,
+                            Ok(frame) => handle(&state, device, frame, &mut queued).await,
                             Err(e) => {
                                 bad_frames += 1;
                                 let message = format!("unreadable frame: {e}");
@@ -186,18 +188,44 @@ async fn deliver(
     }
 }
 
+/// Fingerprints of the inventory and app list this session last queued. Devices send both
+/// again after every UPDATE_HEARTBEAT; a repeat is not queued, which spares the writer reading
+/// the stored ones only to find nothing changed. (Only the device's own reports change them.)
+#[derive(Default)]
+struct Queued {
+    inventory: Option<u64>,
+    apps: Option<u64>,
+}
+
+/// Whether `value` is what `last` fingerprinted; remembers it either way.
+fn repeated(last: &mut Option<u64>, value: &impl Hash) -> bool {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    let fingerprint = Some(hasher.finish());
+    std::mem::replace(last, fingerprint) == fingerprint
+}
+
 /// Queues what a frame reports for the batch writer.
-async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame) {
+async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame, queued: &mut Queued) {
     let report = match frame {
         AgentFrame::Hello { .. } | AgentFrame::Heartbeat => return,
-        AgentFrame::Inventory(inventory) => DeviceReport::Inventory {
-            device,
-            update: Box::new(ingest::inventory_update(&inventory)),
-        },
-        AgentFrame::Apps { apps } => DeviceReport::Apps {
-            device,
-            apps: ingest::reported_apps(&apps),
-        },
+        AgentFrame::Inventory(inventory) => {
+            let update = ingest::inventory_update(&inventory);
+            if repeated(&mut queued.inventory, &update) {
+                return;
+            }
+            DeviceReport::Inventory {
+                device,
+                update: Box::new(update),
+            }
+        }
+        AgentFrame::Apps { apps } => {
+            let apps = ingest::reported_apps(&apps);
+            if repeated(&mut queued.apps, &apps) {
+                return;
+            }
+            DeviceReport::Apps { device, apps }
+        }
         AgentFrame::CommandStatus(report) => DeviceReport::Command {
             device,
             update: ingest::command_update(report),
