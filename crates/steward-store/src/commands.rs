@@ -1325,8 +1325,9 @@ pub(crate) async fn command_updates_in(
             .await?
             .into_iter()
             .collect();
-        let mut changes: HashMap<(CommandState, Option<&str>, Option<&str>), Vec<Uuid>> =
-            HashMap::new();
+        // Rows by the change they get: state, reason, details.
+        type Change<'a> = (CommandState, Option<&'a str>, Option<&'a str>);
+        let mut changes: HashMap<Change, Vec<Uuid>> = HashMap::new();
         for (device, u) in chunk {
             if owners.get(&u.status_id) == Some(&device.id) {
                 changes

@@ -1,7 +1,6 @@
 //! One device's WebSocket, from `hello` to close.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use steward_proto::agent::{AgentFrame, PROTOCOL_VERSION, ServerFrame};
@@ -87,10 +86,14 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     }
 
     // A device silent for three heartbeat periods has gone away without closing.
+    // One timer moved on by every frame, rather than a check every heartbeat period that wakes
+    // each idle session for nothing.
     let silence_limit = settings.heartbeat_interval * 3;
-    let mut check = tokio::time::interval(settings.heartbeat_interval);
-    check.tick().await;
-    let mut last_heard = Instant::now();
+    let silence = tokio::time::sleep(silence_limit);
+    tokio::pin!(silence);
+    let heard = |silence: std::pin::Pin<&mut tokio::time::Sleep>| {
+        silence.reset(tokio::time::Instant::now() + silence_limit);
+    };
     let mut bad_frames = 0u32;
     let mut queued = Queued::default();
 
@@ -107,16 +110,14 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
             () = registration.wake.notified() => {
                 open = deliver(&state, device, &mut socket, false).await;
             }
-            _ = check.tick() => {
-                if last_heard.elapsed() > silence_limit {
-                    close(&mut socket, POLICY, "silent for too long").await;
-                    break;
-                }
+            () = &mut silence => {
+                close(&mut socket, POLICY, "silent for too long").await;
+                break;
             }
             message = socket.recv() => {
                 match message {
                     Some(Ok(Message::Text(text))) => {
-                        last_heard = Instant::now();
+                        heard(silence.as_mut());
                         match serde_json::from_str::<AgentFrame>(&text) {
                             Ok(frame) => handle(&state, device, frame, &mut queued).await,
                             Err(e) => {
@@ -135,7 +136,7 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
                         let message = "binary frames are not part of the protocol".to_string();
                         open = send(&mut socket, &ServerFrame::Error { message }).await;
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => heard(silence.as_mut()),
                     Some(Ok(Message::Close(_))) | None => break,
                     // Oversized or malformed WebSocket frames end the connection.
                     Some(Err(e)) => {
