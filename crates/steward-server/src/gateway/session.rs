@@ -82,7 +82,7 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     // Whatever was sent before and not finished (the last connection may have lost it), then
     // whatever waits.
     if open {
-        open = deliver(&state, device, &mut socket, true).await;
+        open = Box::pin(deliver(&state, device, &mut socket, true)).await;
     }
 
     // A device silent for three heartbeat periods has gone away without closing.
@@ -108,7 +108,7 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
                 open = send(&mut socket, &frame).await;
             }
             () = registration.wake.notified() => {
-                open = deliver(&state, device, &mut socket, false).await;
+                open = Box::pin(deliver(&state, device, &mut socket, false)).await;
             }
             () = &mut silence => {
                 close(&mut socket, POLICY, "silent for too long").await;
@@ -153,14 +153,15 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
         .unregister(device.id, registration.session_id);
     if registration.close_reason() != Some(CloseReason::Replaced)
         && registration.close_reason() != Some(CloseReason::Deleted)
-        && let Err(e) = state.store.device_disconnected(device, now()).await
+        && let Err(e) = Box::pin(state.store.device_disconnected(device, now())).await
     {
         tracing::warn!(device = %device.id, error = %e, "cannot record disconnection");
     }
     tracing::debug!(device = %device.id, "device disconnected");
 }
 
-/// Sends the device the commands it should have now; false if the socket failed.
+/// Sends the device the commands it should have now; false if the socket failed. Callers box
+/// it: its database calls would otherwise size every idle session's task for them.
 async fn deliver(
     state: &AppState,
     device: DeviceIdentity,
