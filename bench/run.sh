@@ -26,6 +26,7 @@ cd "$root"
 ulimit -n "$(ulimit -Hn)"
 
 cargo build --release -p steward -p steward-agent -p steward-bench
+target="${CARGO_TARGET_DIR:-$root/target}"
 oha="$root/bench/.tools/bin/oha"
 if [ ! -x "$oha" ]; then
   cargo install oha --version 1.16.0 --locked --root "$root/bench/.tools"
@@ -67,9 +68,9 @@ echo "scale: $scale; scratch folder: $work" >&2
 
 # timeout puts itself and everything under it in a process group of its own (id: its pid).
 timeout --kill-after=30 "$limit" \
-  "$root/target/release/steward-bench" run \
+  "$target/release/steward-bench" run \
   --scale "$scale" \
-  --steward "$root/target/release/steward" \
+  --steward "$target/release/steward" \
   --oha "$oha" \
   --mosquitto "$mosquitto" \
   --work "$work" \

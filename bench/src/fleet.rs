@@ -127,10 +127,11 @@ pub struct FanOut {
     pub all_success: Duration,
 }
 
-/// One GROUP `UPDATE_HEARTBEAT` to `group`, polled until `devices` rows are `Command Success`.
+/// One GROUP `command` to `group`, polled until `devices` rows are `Command Success`.
 pub async fn group_fan_out(
     api: &Api,
     group: &str,
+    command: &str,
     devices: u64,
     limit: Duration,
 ) -> Result<FanOut> {
@@ -138,7 +139,7 @@ pub async fn group_fan_out(
     let request = api
         .command(
             json!({"command_type": "GROUP", "groups": [group], "device_type": "all",
-                        "command": "UPDATE_HEARTBEAT"}),
+                        "command": command}),
         )
         .await?;
     let enqueue = began.elapsed();

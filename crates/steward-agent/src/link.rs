@@ -10,7 +10,7 @@ use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use steward_proto::agent::{
     AgentFrame, CONNECT_PATH, ENROLL_PATH, EnrollRequest, EnrollResponse, InstalledApp, Inventory,
-    MAX_FRAME_BYTES, PROTOCOL_VERSION, ServerFrame,
+    MAX_FRAME_BYTES, MAX_UNSENT_BYTES, PROTOCOL_VERSION, SOCKET_READ_BUFFER_BYTES, ServerFrame,
 };
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -223,7 +223,10 @@ async fn open_socket(
     let _ = stream.set_nodelay(true);
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES));
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_UNSENT_BYTES);
     let handshake = tokio_tungstenite::client_async_tls_with_config(
         request,
         stream,

@@ -12,6 +12,12 @@ use uuid::Uuid;
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest frame either side accepts, in bytes.
 pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// Read buffer of either side's socket. Most frames are small (heartbeats, commands, their
+/// statuses); a larger one grows the buffer while it is read. The WebSocket library's default
+/// (128 KiB, zero-filled on the first read) was most of an idle connection's memory.
+pub const SOCKET_READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes a socket may hold unsent before writes fail: two of the largest frames.
+pub const MAX_UNSENT_BYTES: usize = 2 * MAX_FRAME_BYTES;
 /// Path of the enrolment call.
 pub const ENROLL_PATH: &str = "/agent/v1/enroll";
 /// Path of the WebSocket.

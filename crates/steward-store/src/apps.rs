@@ -91,7 +91,7 @@ pub struct DeviceApp {
 }
 
 /// One package as the device reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReportedApp {
     pub package_name: String,
     pub app_name: String,
@@ -513,7 +513,7 @@ fn ended_install_state(in_progress: &str, command: CommandState) -> &'static str
 
 /// Ends the install rows in progress whose command has ended (Success, Failure, TimeOut or
 /// Cancelled): those of one command row, or all.
-pub(crate) async fn settle_installs(tx: &mut Tx, status_id: Option<Uuid>) -> Result<()> {
+pub(crate) async fn settle_installs(tx: &mut Tx, status_ids: Option<&[Uuid]>) -> Result<()> {
     let ended = [
         CommandState::Success,
         CommandState::Failure,
@@ -540,8 +540,11 @@ pub(crate) async fn settle_installs(tx: &mut Tx, status_id: Option<Uuid>) -> Res
                 .is_in(ended.map(CommandState::name)),
         )
         .limit(10_000);
-    if let Some(id) = status_id {
-        find.and_where(Expr::col((AppInstalls::Table, AppInstalls::CommandStatusId)).eq(id));
+    if let Some(ids) = status_ids {
+        find.and_where(
+            Expr::col((AppInstalls::Table, AppInstalls::CommandStatusId))
+                .is_in(ids.iter().copied()),
+        );
     }
     let rows: Vec<(Uuid, String, String, Option<String>)> = tx.fetch_all(&find).await?;
     let at = now();

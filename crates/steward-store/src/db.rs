@@ -1,6 +1,7 @@
 //! Connections and the one query code path over both backends.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
@@ -13,6 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, FromRow, Postgres, Sqlite, Transaction};
 
 use crate::Result;
+use crate::device_counts::{DeviceChange, DeviceCounts};
 use crate::error::StoreError;
 
 /// Which database engine a store runs on.
@@ -34,9 +36,16 @@ enum Pools {
 }
 
 /// The handle every part of Steward stores and reads through. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    pub(crate) device_counts: Arc<DeviceCounts>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("pools", &self.pools).finish()
+    }
 }
 
 /// A row type readable from both backends (`#[derive(sqlx::FromRow)]` gives both).
@@ -79,9 +88,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Ok(Self {
-                pools: Pools::Postgres(pool),
-            })
+            Ok(Self::with(Pools::Postgres(pool)))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Config(format!("bad SQLite URL {url:?}: {e}")))?
@@ -102,13 +109,18 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
-            Ok(Self {
-                pools: Pools::Sqlite { read, write },
-            })
+            Ok(Self::with(Pools::Sqlite { read, write }))
         } else {
             Err(StoreError::Config(format!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
             )))
+        }
+    }
+
+    fn with(pools: Pools) -> Self {
+        Self {
+            pools,
+            device_counts: Arc::default(),
         }
     }
 
@@ -197,25 +209,47 @@ impl Store {
 
     /// Starts a transaction on the write connection.
     pub(crate) async fn begin(&self) -> Result<Tx> {
-        Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        let inner = match &self.pools {
+            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin().await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx {
+            inner,
+            device_counts: self.device_counts.clone(),
+            changed: None,
         })
+    }
+
+    /// Tells the cached device counts that a write outside a transaction changed devices.
+    pub(crate) fn devices_changed(&self, change: DeviceChange) {
+        self.device_counts.changed(change);
     }
 }
 
 /// An open transaction on either backend; dropped without `commit` it rolls back.
-pub(crate) enum Tx {
+pub(crate) struct Tx {
+    inner: TxInner,
+    device_counts: Arc<DeviceCounts>,
+    /// What this transaction changed of devices, told to the cached counts at commit.
+    changed: Option<DeviceChange>,
+}
+
+enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
 impl Tx {
     fn exec(&mut self) -> Exec<&mut sqlx::SqliteConnection, &mut sqlx::PgConnection> {
-        match self {
-            Tx::Sqlite(tx) => Exec::Sqlite(&mut **tx),
-            Tx::Postgres(tx) => Exec::Postgres(&mut **tx),
+        match &mut self.inner {
+            TxInner::Sqlite(tx) => Exec::Sqlite(&mut **tx),
+            TxInner::Postgres(tx) => Exec::Postgres(&mut **tx),
         }
+    }
+
+    /// Records that this transaction changes devices (see [`DeviceChange`]).
+    pub(crate) fn devices_changed(&mut self, change: DeviceChange) {
+        self.changed = self.changed.max(Some(change));
     }
 
     pub(crate) async fn fetch_all<T: Row>(&mut self, stmt: &impl SqlxBinder) -> Result<Vec<T>> {
@@ -256,7 +290,7 @@ impl Tx {
     /// to change. On PostgreSQL the enterprise row is locked until commit; SQLite already runs
     /// one writer at a time.
     pub(crate) async fn lock_enterprise(&mut self, enterprise_id: uuid::Uuid) -> Result<()> {
-        if let Tx::Postgres(tx) = self {
+        if let TxInner::Postgres(tx) = &mut self.inner {
             sqlx::query("SELECT 1 FROM enterprises WHERE id = $1 FOR UPDATE")
                 .bind(enterprise_id)
                 .execute(&mut **tx)
@@ -266,9 +300,13 @@ impl Tx {
     }
 
     pub(crate) async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+        match self.inner {
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        // After the commit: a count taken from here on sees the change.
+        if let Some(change) = self.changed {
+            self.device_counts.changed(change);
         }
         Ok(())
     }

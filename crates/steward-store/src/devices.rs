@@ -1,11 +1,12 @@
 //! Devices: enrolment, credentials, presence, inventory, and the device list with its filters.
 
-use sea_query::{Cond, Expr, ExprTrait, Func, Iden, Order, Query, SelectStatement};
+use sea_query::{Asterisk, Cond, Expr, ExprTrait, Func, Iden, Order, Query, SelectStatement};
 use steward_core::pagination::PageRequest;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::Tx;
+use crate::device_counts::DeviceChange;
 use crate::enrollment::consume_enrollment_token;
 use crate::events::{EventKind, insert_event};
 use crate::groups::contains_pattern;
@@ -147,7 +148,7 @@ pub struct DeviceIdentity {
 }
 
 /// The columns an inventory report sets.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct InventoryUpdate {
     pub serial: Option<String>,
     pub imei: Option<String>,
@@ -165,7 +166,7 @@ pub struct InventoryUpdate {
 }
 
 /// Filters of the device list (Esper's query parameters).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct DeviceFilter {
     /// Part of the name; an exact match first.
     pub name: Option<String>,
@@ -200,6 +201,18 @@ fn lower_like(column: Devices, text: &str) -> Expr {
 
 fn lower_eq(column: Devices, text: &str) -> Expr {
     Expr::expr(Func::lower(Expr::col(column))).eq(text.to_lowercase())
+}
+
+/// The name filter's other matches (a device without an alias is not an exact match).
+fn not_exact_name(name: &str) -> Cond {
+    let lower = name.to_lowercase();
+    Cond::all()
+        .add(Expr::expr(Func::lower(Expr::col(Devices::DeviceName))).ne(lower.clone()))
+        .add(
+            Cond::any()
+                .add(Expr::col(Devices::AliasName).is_null())
+                .add(Expr::expr(Func::lower(Expr::col(Devices::AliasName))).ne(lower)),
+        )
 }
 
 fn apply_filter(stmt: &mut SelectStatement, enterprise_id: Uuid, f: &DeviceFilter) {
@@ -341,31 +354,102 @@ impl Store {
             .ok_or(StoreError::NotFound("device"))
     }
 
-    /// A page of the enterprise's devices and the number that match.
+    /// A page of the enterprise's devices and the number that match. The count comes from a
+    /// short-lived cache (see `device_counts`); the page never reads past the last match it
+    /// counted, so a rare match does not make the page walk the whole enterprise.
     pub async fn devices(
         &self,
         enterprise_id: Uuid,
         filter: &DeviceFilter,
         page: PageRequest,
     ) -> Result<(u64, Vec<Device>)> {
-        let mut count = Query::select();
-        count
-            .expr(Expr::col(Devices::Id).count())
-            .from(Devices::Table);
-        apply_filter(&mut count, enterprise_id, filter);
-        let total = self.count(&count).await?;
-        let mut stmt = select_devices();
-        apply_filter(&mut stmt, enterprise_id, filter);
-        if let Some(name) = &filter.name {
-            let exact = Cond::any()
-                .add(lower_eq(Devices::DeviceName, name))
-                .add(lower_eq(Devices::AliasName, name));
-            stmt.order_by_expr(Expr::case(exact, 0).finally(1).into(), Order::Asc);
+        let total = self
+            .device_counts
+            .get_or(enterprise_id, filter, || {
+                let mut count = Query::select();
+                count.expr(Expr::col(Asterisk).count()).from(Devices::Table);
+                apply_filter(&mut count, enterprise_id, filter);
+                async move { self.count(&count).await }
+            })
+            .await?;
+        let page = PageRequest {
+            limit: Ord::min(page.limit, total.saturating_sub(page.offset)),
+            offset: page.offset,
+        };
+        if page.limit == 0 {
+            return Ok((total, Vec::new()));
         }
-        stmt.order_by(Devices::Id, Order::Asc)
-            .limit(page.limit)
-            .offset(page.offset);
-        Ok((total, self.fetch_all(&stmt).await?))
+        let devices = match &filter.name {
+            Some(name) => {
+                self.devices_named(enterprise_id, filter, name, page)
+                    .await?
+            }
+            None => {
+                let mut stmt = select_devices();
+                apply_filter(&mut stmt, enterprise_id, filter);
+                stmt.order_by(Devices::Id, Order::Asc)
+                    .limit(page.limit)
+                    .offset(page.offset);
+                self.fetch_all(&stmt).await?
+            }
+        };
+        Ok((total, devices))
+    }
+
+    /// A page of the name filter's matches: the exact ones first, then the partial ones, each
+    /// in id order. Ordered reads on indexes instead of sorting every match.
+    async fn devices_named(
+        &self,
+        enterprise_id: Uuid,
+        filter: &DeviceFilter,
+        name: &str,
+        page: PageRequest,
+    ) -> Result<Vec<Device>> {
+        // The exact matches up to the end of this page: each of the two columns in id order on
+        // its own index (one query with OR leads the planners to walk the whole enterprise).
+        let wanted = page.offset.saturating_add(page.limit);
+        let mut exact: Vec<Uuid> = Vec::new();
+        for column in [Devices::DeviceName, Devices::AliasName] {
+            let mut ids = Query::select();
+            ids.column(Devices::Id).from(Devices::Table);
+            apply_filter(&mut ids, enterprise_id, filter);
+            ids.and_where(lower_eq(column, name))
+                .order_by(Devices::Id, Order::Asc)
+                .limit(wanted);
+            let rows: Vec<(Uuid,)> = self.fetch_all(&ids).await?;
+            exact.extend(rows.into_iter().map(|(id,)| id));
+        }
+        exact.sort_unstable();
+        exact.dedup();
+        // Complete when shorter than `wanted`: then the partial matches start after it.
+        let exact_total = exact.len() as u64;
+        let on_page: Vec<Uuid> = exact
+            .into_iter()
+            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+            .collect();
+        let mut devices: Vec<Device> = Vec::new();
+        if !on_page.is_empty() {
+            let stmt = select_devices()
+                .and_where(Expr::col(Devices::EnterpriseId).eq(enterprise_id))
+                .and_where(Expr::col(Devices::Id).is_in(on_page))
+                .order_by(Devices::Id, Order::Asc)
+                .to_owned();
+            devices = self.fetch_all(&stmt).await?;
+        }
+        let found = devices.len() as u64;
+        if found >= page.limit {
+            return Ok(devices);
+        }
+        let mut partial = select_devices();
+        apply_filter(&mut partial, enterprise_id, filter);
+        partial
+            .cond_where(not_exact_name(name))
+            .order_by(Devices::Id, Order::Asc)
+            .limit(page.limit - found)
+            .offset((page.offset + found).saturating_sub(exact_total));
+        devices.extend(self.fetch_all::<Device>(&partial).await?);
+        Ok(devices)
     }
 
     /// Changes the alias and/or the tags.
@@ -388,7 +472,9 @@ impl Store {
             let text = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
             stmt.value(Devices::Tags, text);
         }
-        if self.execute(&stmt).await? == 0 {
+        let changed = self.execute(&stmt).await?;
+        self.devices_changed(DeviceChange::Attributes);
+        if changed == 0 {
             return Err(StoreError::NotFound("device"));
         }
         self.device(enterprise_id, id).await
@@ -401,7 +487,9 @@ impl Store {
             .and_where(Expr::col(Devices::Id).eq(id))
             .and_where(Expr::col(Devices::EnterpriseId).eq(enterprise_id))
             .to_owned();
-        if self.execute(&stmt).await? == 0 {
+        let deleted = self.execute(&stmt).await?;
+        self.devices_changed(DeviceChange::Membership);
+        if deleted == 0 {
             return Err(StoreError::NotFound("device"));
         }
         Ok(())
@@ -433,6 +521,7 @@ impl Store {
                 .and_where(Expr::col(Devices::Id).is_in(chunk.iter().copied()))
                 .to_owned();
             self.execute(&stmt).await?;
+            self.devices_changed(DeviceChange::Attributes);
         }
         Ok(())
     }
@@ -453,6 +542,9 @@ impl Store {
             .limit(5000)
             .to_owned();
         let silent: Vec<DeviceIdentity> = tx.fetch_all(&find).await?;
+        if !silent.is_empty() {
+            tx.devices_changed(DeviceChange::Attributes);
+        }
         for chunk in silent.chunks(500) {
             let stmt = Query::update()
                 .table(Devices::Table)
@@ -536,6 +628,7 @@ async fn insert_device(
         ])
         .to_owned();
     tx.execute(&stmt).await?;
+    tx.devices_changed(DeviceChange::Membership);
     Ok(id)
 }
 
@@ -558,6 +651,7 @@ pub(crate) async fn connected_in(
         .and_where(Expr::col(Devices::Id).eq(device.id))
         .to_owned();
     tx.execute(&stmt).await?;
+    tx.devices_changed(DeviceChange::Attributes);
     insert_event(
         tx,
         device.enterprise_id,
@@ -630,6 +724,7 @@ pub(crate) async fn inventory_in(
         stmt.value(Devices::Platform, p);
     }
     tx.execute(&stmt).await?;
+    tx.devices_changed(DeviceChange::Attributes);
     insert_event(
         tx,
         device.enterprise_id,

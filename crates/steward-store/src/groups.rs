@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::Tx;
+use crate::device_counts::DeviceChange;
 use crate::devices::Devices;
 use crate::{Result, Store, StoreError, now};
 
@@ -356,6 +357,7 @@ impl Store {
             .and_where(Expr::col(Devices::GroupId).eq(id))
             .to_owned();
         tx.execute(&devices).await?;
+        tx.devices_changed(DeviceChange::Attributes);
         let stmt = Query::delete()
             .from_table(DeviceGroups::Table)
             .and_where(Expr::col(DeviceGroups::Id).eq(id))
@@ -524,6 +526,7 @@ async fn assign_devices(
         update.and_where(Expr::col(Devices::GroupId).eq(from));
     }
     tx.execute(&update).await?;
+    tx.devices_changed(DeviceChange::Attributes);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod content;
 pub mod custom_actions;
 mod db;
+mod device_counts;
 pub mod devices;
 pub mod enrollment;
 pub mod enterprises;

@@ -1,10 +1,13 @@
 //! What devices report, written in batches: many reports in one transaction, because a fleet
 //! that connects at once sends thousands of small writes and the commit is what costs.
 
+use std::collections::HashSet;
+
+use steward_core::command_state::CommandState;
 use time::OffsetDateTime;
 
 use crate::apps::{ReportedApp, apps_in};
-use crate::commands::{CommandUpdate, command_update_in};
+use crate::commands::{CommandUpdate, command_update_in, command_updates_in};
 use crate::db::Tx;
 use crate::devices::{
     DeviceIdentity, InventoryUpdate, connected_in, disconnected_in, inventory_in,
@@ -78,11 +81,43 @@ async fn apply(tx: &mut Tx, report: &DeviceReport) -> Result<()> {
 }
 
 impl Store {
-    /// Applies reports in order, in one transaction: all or nothing.
+    /// Applies reports in order, in one transaction: all or nothing. Command reports are
+    /// gathered and written together (see [`command_updates_in`]); the gathered ones are
+    /// written before anything that reads command rows (an app list, a failure) and before a
+    /// second report on the same row, so the outcome is that of applying one by one.
     pub async fn apply_reports(&self, reports: &[DeviceReport]) -> Result<()> {
         let mut tx = self.begin().await?;
+        let mut gathered: Vec<(DeviceIdentity, &CommandUpdate)> = Vec::new();
+        let mut rows = HashSet::new();
         for report in reports {
-            apply(&mut tx, report).await?;
+            let gather = match report {
+                DeviceReport::Command { device, update }
+                    if update.state != CommandState::Failure =>
+                {
+                    Some((*device, update))
+                }
+                _ => None,
+            };
+            let must_flush = match (report, gather) {
+                (_, Some((_, update))) => rows.contains(&update.status_id),
+                (DeviceReport::Apps { .. } | DeviceReport::Command { .. }, None) => true,
+                _ => false,
+            };
+            if must_flush && !gathered.is_empty() {
+                command_updates_in(&mut tx, &gathered).await?;
+                gathered.clear();
+                rows.clear();
+            }
+            match gather {
+                Some((device, update)) => {
+                    rows.insert(update.status_id);
+                    gathered.push((device, update));
+                }
+                None => apply(&mut tx, report).await?,
+            }
+        }
+        if !gathered.is_empty() {
+            command_updates_in(&mut tx, &gathered).await?;
         }
         tx.commit().await
     }

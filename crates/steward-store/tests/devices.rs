@@ -434,3 +434,66 @@ async fn inventory_apps_status_and_filters() {
         let _ = Uuid::nil();
     }
 }
+
+#[tokio::test]
+async fn the_list_pages_exact_names_first_and_counts_what_this_node_wrote() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let e = store.create_enterprise("E").await.unwrap().id;
+        // Partial matches of "kiosk" around two exact ones (one by alias).
+        let mut ids = Vec::new();
+        for name in ["kiosk-1", "Kiosk", "a-kiosk", "till", "kiosk-2", "x"] {
+            ids.push(store.create_device(e, name, None).await.unwrap().id);
+        }
+        store
+            .update_device(e, ids[5], Some(Some("KIOSK".into())), None)
+            .await
+            .unwrap();
+        let named = DeviceFilter {
+            name: Some("kiosk".into()),
+            ..Default::default()
+        };
+        let mut seen = Vec::new();
+        for offset in 0..6 {
+            let (n, list) = store
+                .devices(e, &named, PageRequest { limit: 1, offset })
+                .await
+                .unwrap();
+            assert_eq!(n, 5, "offset {offset}");
+            seen.extend(list.into_iter().map(|d| d.id));
+        }
+        // Exact (by name or alias) in id order, then the partial ones in id order.
+        assert_eq!(seen, vec![ids[1], ids[5], ids[0], ids[2], ids[4]]);
+        let (_, pages) = store
+            .devices(
+                e,
+                &named,
+                PageRequest {
+                    limit: 3,
+                    offset: 1,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            pages.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![ids[5], ids[0], ids[2]]
+        );
+
+        // A device created or deleted through this store shows in the very next count.
+        let all = DeviceFilter::default();
+        assert_eq!(store.devices(e, &all, page()).await.unwrap().0, 6);
+        let new = store.create_device(e, "kiosk-3", None).await.unwrap();
+        assert_eq!(store.devices(e, &all, page()).await.unwrap().0, 7);
+        assert_eq!(store.devices(e, &named, page()).await.unwrap().0, 6);
+        store.delete_device(e, new.id).await.unwrap();
+        assert_eq!(store.devices(e, &all, page()).await.unwrap().0, 6);
+        assert_eq!(store.devices(e, &named, page()).await.unwrap().0, 5);
+        // So does a renamed one.
+        store
+            .update_device(e, ids[3], Some(Some("kiosk-till".into())), None)
+            .await
+            .unwrap();
+        assert_eq!(store.devices(e, &named, page()).await.unwrap().0, 6);
+    }
+}

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use steward_core::FieldErrors;
 use steward_proto::agent::{
-    CONNECT_PATH, ENROLL_PATH, EnrollRequest, EnrollResponse, MAX_FRAME_BYTES,
+    CONNECT_PATH, ENROLL_PATH, EnrollRequest, EnrollResponse, MAX_FRAME_BYTES, MAX_UNSENT_BYTES,
+    SOCKET_READ_BUFFER_BYTES,
 };
 use steward_store::devices::Enrollment;
 use steward_store::keys::hash_secret;
@@ -119,6 +120,10 @@ async fn connect(
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(SOCKET_READ_BUFFER_BYTES)
+        // Every frame is flushed as it is sent; nothing to gather.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_UNSENT_BYTES)
         .on_upgrade(move |socket| {
             let sessions = state.sessions.clone();
             sessions.track_future(session::run(state, device, socket))

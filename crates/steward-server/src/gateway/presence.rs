@@ -1,6 +1,12 @@
 //! Presence: connected devices are marked seen in batches, and devices silent for longer than
 //! the configured time turn INACTIVE. Each node marks its own sockets, so the sweep is right
 //! with any number of nodes.
+//!
+//! A connected device's row is rewritten only as often as the silence needs: when its last
+//! write (its connection, or an earlier refresh) is [`refresh_after`] old. Rewriting every
+//! connected row at every sweep was most of what an idle fleet cost.
+
+use std::time::{Duration, Instant};
 
 use steward_store::now;
 use tokio_util::sync::CancellationToken;
@@ -23,11 +29,24 @@ pub async fn run_presence(state: AppState, stop: CancellationToken) {
     }
 }
 
+/// How old a connected device's presence may get before it is written again: then, at most one
+/// sweep later, it is two thirds of the silence old, which leaves a third for slow writes and
+/// clocks that differ between nodes.
+pub fn refresh_after(settings: &crate::settings::DeviceSettings) -> Duration {
+    (settings.inactive_after * 2 / 3).saturating_sub(settings.presence_interval)
+}
+
 async fn sweep(state: &AppState, settings: &crate::settings::DeviceSettings) {
     let at = now();
-    let connected = state.registry.connected();
-    if let Err(e) = state.store.touch_devices(&connected, at).await {
-        tracing::warn!(error = %e, "cannot mark connected devices as seen");
+    let written = Instant::now();
+    let due = state.registry.presence_due(
+        written
+            .checked_sub(refresh_after(settings))
+            .unwrap_or(written),
+    );
+    match state.store.touch_devices(&due, at).await {
+        Ok(()) => state.registry.presence_written(&due, written),
+        Err(e) => tracing::warn!(error = %e, "cannot mark connected devices as seen"),
     }
     let silent_since = at
         - time::Duration::try_from(settings.inactive_after).unwrap_or(time::Duration::minutes(3));

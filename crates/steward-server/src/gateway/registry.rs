@@ -2,6 +2,7 @@
 //! a session removes itself when it ends, unless it was already replaced.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use dashmap::DashMap;
 use steward_proto::agent::ServerFrame;
@@ -36,6 +37,8 @@ impl CloseReason {
 
 struct Session {
     id: u64,
+    /// When this node last wrote the device's presence (its connection counts).
+    presence_written: Instant,
     outbound: mpsc::Sender<ServerFrame>,
     wake: std::sync::Arc<tokio::sync::Notify>,
     stop: CancellationToken,
@@ -77,6 +80,7 @@ impl Registry {
             device,
             Session {
                 id,
+                presence_written: Instant::now(),
                 outbound: tx,
                 wake: wake.clone(),
                 stop: stop.clone(),
@@ -153,6 +157,24 @@ impl Registry {
         self.sessions.iter().map(|e| *e.key()).collect()
     }
 
+    /// Connected devices whose presence was last written before `before`.
+    pub fn presence_due(&self, before: Instant) -> Vec<Uuid> {
+        self.sessions
+            .iter()
+            .filter(|e| e.presence_written < before)
+            .map(|e| *e.key())
+            .collect()
+    }
+
+    /// Records that the presence of `devices` was written at `at`.
+    pub fn presence_written(&self, devices: &[Uuid], at: Instant) {
+        for device in devices {
+            if let Some(mut s) = self.sessions.get_mut(device) {
+                s.presence_written = s.presence_written.max(at);
+            }
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.sessions.len()
     }
@@ -187,6 +209,20 @@ mod tests {
         assert!(registry.is_connected(device));
         registry.unregister(device, second.session_id);
         assert!(registry.is_empty());
+    }
+
+    #[test]
+    fn presence_is_due_once_per_refresh() {
+        let registry = Registry::default();
+        let device = Uuid::new_v4();
+        let _reg = registry.register(device);
+        // Its connection was just written.
+        let before = Instant::now() - std::time::Duration::from_secs(1);
+        assert!(registry.presence_due(before).is_empty());
+        let later = Instant::now() + std::time::Duration::from_secs(1);
+        assert_eq!(registry.presence_due(later), vec![device]);
+        registry.presence_written(&[device], later);
+        assert!(registry.presence_due(later).is_empty());
     }
 
     #[test]

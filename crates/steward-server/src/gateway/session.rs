@@ -1,6 +1,6 @@
 //! One device's WebSocket, from `hello` to close.
 
-use std::time::Instant;
+use std::hash::{DefaultHasher, Hash, Hasher};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use steward_proto::agent::{AgentFrame, PROTOCOL_VERSION, ServerFrame};
@@ -82,15 +82,20 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
     // Whatever was sent before and not finished (the last connection may have lost it), then
     // whatever waits.
     if open {
-        open = deliver(&state, device, &mut socket, true).await;
+        open = Box::pin(deliver(&state, device, &mut socket, true)).await;
     }
 
     // A device silent for three heartbeat periods has gone away without closing.
+    // One timer moved on by every frame, rather than a check every heartbeat period that wakes
+    // each idle session for nothing.
     let silence_limit = settings.heartbeat_interval * 3;
-    let mut check = tokio::time::interval(settings.heartbeat_interval);
-    check.tick().await;
-    let mut last_heard = Instant::now();
+    let silence = tokio::time::sleep(silence_limit);
+    tokio::pin!(silence);
+    let heard = |silence: std::pin::Pin<&mut tokio::time::Sleep>| {
+        silence.reset(tokio::time::Instant::now() + silence_limit);
+    };
     let mut bad_frames = 0u32;
+    let mut queued = Queued::default();
 
     while open {
         tokio::select! {
@@ -103,20 +108,18 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
                 open = send(&mut socket, &frame).await;
             }
             () = registration.wake.notified() => {
-                open = deliver(&state, device, &mut socket, false).await;
+                open = Box::pin(deliver(&state, device, &mut socket, false)).await;
             }
-            _ = check.tick() => {
-                if last_heard.elapsed() > silence_limit {
-                    close(&mut socket, POLICY, "silent for too long").await;
-                    break;
-                }
+            () = &mut silence => {
+                close(&mut socket, POLICY, "silent for too long").await;
+                break;
             }
             message = socket.recv() => {
                 match message {
                     Some(Ok(Message::Text(text))) => {
-                        last_heard = Instant::now();
+                        heard(silence.as_mut());
                         match serde_json::from_str::<AgentFrame>(&text) {
-                            Ok(frame) => handle(&state, device, frame).await,
+                            Ok(frame) => handle(&state, device, frame, &mut queued).await,
                             Err(e) => {
                                 bad_frames += 1;
                                 let message = format!("unreadable frame: {e}");
@@ -133,7 +136,7 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
                         let message = "binary frames are not part of the protocol".to_string();
                         open = send(&mut socket, &ServerFrame::Error { message }).await;
                     }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => last_heard = Instant::now(),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => heard(silence.as_mut()),
                     Some(Ok(Message::Close(_))) | None => break,
                     // Oversized or malformed WebSocket frames end the connection.
                     Some(Err(e)) => {
@@ -150,14 +153,15 @@ pub async fn run(state: AppState, device: DeviceIdentity, mut socket: WebSocket)
         .unregister(device.id, registration.session_id);
     if registration.close_reason() != Some(CloseReason::Replaced)
         && registration.close_reason() != Some(CloseReason::Deleted)
-        && let Err(e) = state.store.device_disconnected(device, now()).await
+        && let Err(e) = Box::pin(state.store.device_disconnected(device, now())).await
     {
         tracing::warn!(device = %device.id, error = %e, "cannot record disconnection");
     }
     tracing::debug!(device = %device.id, "device disconnected");
 }
 
-/// Sends the device the commands it should have now; false if the socket failed.
+/// Sends the device the commands it should have now; false if the socket failed. Callers box
+/// it: its database calls would otherwise size every idle session's task for them.
 async fn deliver(
     state: &AppState,
     device: DeviceIdentity,
@@ -186,18 +190,44 @@ async fn deliver(
     }
 }
 
+/// Fingerprints of the inventory and app list this session last queued. Devices send both
+/// again after every UPDATE_HEARTBEAT; a repeat is not queued, which spares the writer reading
+/// the stored ones only to find nothing changed. (Only the device's own reports change them.)
+#[derive(Default)]
+struct Queued {
+    inventory: Option<u64>,
+    apps: Option<u64>,
+}
+
+/// Whether `value` is what `last` fingerprinted; remembers it either way.
+fn repeated(last: &mut Option<u64>, value: &impl Hash) -> bool {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    let fingerprint = Some(hasher.finish());
+    std::mem::replace(last, fingerprint) == fingerprint
+}
+
 /// Queues what a frame reports for the batch writer.
-async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame) {
+async fn handle(state: &AppState, device: DeviceIdentity, frame: AgentFrame, queued: &mut Queued) {
     let report = match frame {
         AgentFrame::Hello { .. } | AgentFrame::Heartbeat => return,
-        AgentFrame::Inventory(inventory) => DeviceReport::Inventory {
-            device,
-            update: Box::new(ingest::inventory_update(&inventory)),
-        },
-        AgentFrame::Apps { apps } => DeviceReport::Apps {
-            device,
-            apps: ingest::reported_apps(&apps),
-        },
+        AgentFrame::Inventory(inventory) => {
+            let update = ingest::inventory_update(&inventory);
+            if repeated(&mut queued.inventory, &update) {
+                return;
+            }
+            DeviceReport::Inventory {
+                device,
+                update: Box::new(update),
+            }
+        }
+        AgentFrame::Apps { apps } => {
+            let apps = ingest::reported_apps(&apps);
+            if repeated(&mut queued.apps, &apps) {
+                return;
+            }
+            DeviceReport::Apps { device, apps }
+        }
         AgentFrame::CommandStatus(report) => DeviceReport::Command {
             device,
             update: ingest::command_update(report),
