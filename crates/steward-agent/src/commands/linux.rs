@@ -635,6 +635,8 @@ impl LinuxExecutor {
                 settings::set_rotation(&frame.args, session, deadline).await
             }
             "LOCK" => settings::lock_sessions(deadline).await,
+            "BEEP_DEVICE" => settings::beep(&frame.args, deadline).await,
+            "SET_STATIC_IP" => settings::set_static_ip(&frame.args, deadline).await,
             "REBOOT" | "WIPE" => Outcome::failure(format!(
                 "{name} needs a hook on Linux: {}",
                 self.hook_hint(name)

@@ -4,10 +4,12 @@
 //! screen brightness (`/sys/class/backlight/*/brightness`) and the Bluetooth and Wi-Fi radios
 //! (`/sys/class/rfkill/*/soft`). Through the usual desktop tools, where a graphical session or
 //! the tool exists: the screen lock (`loginctl lock-sessions`), the output volume (`amixer`),
-//! the screen-off timeout (`xset`) and the screen rotation (`xrandr`). Where neither exists the
-//! command fails with a reason that names what is missing.
+//! the screen-off timeout (`xset`), the screen rotation (`xrandr`), a beep (`beep`) and a static
+//! address (NetworkManager's `nmcli`). Where neither exists the command fails with a reason that
+//! names what is missing.
 
 use std::io::ErrorKind;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -278,6 +280,118 @@ pub async fn set_rotation(
     run_tool("xrandr", &args, deadline, done).await
 }
 
+/// BEEP_DEVICE: the PC speaker through `beep`, for `duration` seconds (1 by default).
+pub async fn beep(args: &Map<String, Value>, deadline: Instant) -> Outcome {
+    let seconds = int_arg(args, "duration").unwrap_or(1).clamp(1, 600);
+    let args = ["-l".to_string(), (seconds * 1000).to_string()];
+    run_tool("beep", &args, deadline, format!("beeped for {seconds} s")).await
+}
+
+/// The prefix length of a dotted subnet mask (`255.255.255.0` → 24), if it is one.
+fn prefix_length(mask: Ipv4Addr) -> Option<u32> {
+    let bits = u32::from(mask);
+    (bits.leading_ones() + bits.trailing_zeros() == 32).then_some(bits.leading_ones())
+}
+
+fn ipv4_arg(args: &Map<String, Value>, name: &str) -> Result<Ipv4Addr, String> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| format!("{name} must be an IPv4 address"))
+}
+
+/// The `nmcli connection modify` settings for SET_STATIC_IP's arguments.
+fn static_ip_settings(args: &Map<String, Value>) -> Result<Vec<String>, String> {
+    if bool_arg(args, "dhcp_enabled") == Some(true) {
+        return Ok([
+            "ipv4.method",
+            "auto",
+            "ipv4.addresses",
+            "",
+            "ipv4.gateway",
+            "",
+            "ipv4.dns",
+            "",
+        ]
+        .map(String::from)
+        .to_vec());
+    }
+    let address = ipv4_arg(args, "static_ip")?;
+    let mask = ipv4_arg(args, "subnet_mask")?;
+    let prefix = prefix_length(mask).ok_or_else(|| format!("{mask} is not a subnet mask"))?;
+    let gateway = ipv4_arg(args, "gateway")?;
+    let mut dns = vec![ipv4_arg(args, "primary_dns")?.to_string()];
+    if args.get("secondary_dns").is_some() {
+        dns.push(ipv4_arg(args, "secondary_dns")?.to_string());
+    }
+    Ok(vec![
+        "ipv4.method".into(),
+        "manual".into(),
+        "ipv4.addresses".into(),
+        format!("{address}/{prefix}"),
+        "ipv4.gateway".into(),
+        gateway.to_string(),
+        "ipv4.dns".into(),
+        dns.join(","),
+    ])
+}
+
+/// An interface name as the kernel allows it (and nothing `nmcli` could read as an option).
+fn is_interface_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+}
+
+/// SET_STATIC_IP: the interface's NetworkManager connection set to the given address (or to
+/// DHCP) and brought up again.
+pub async fn set_static_ip(args: &Map<String, Value>, deadline: Instant) -> Outcome {
+    let interface = args.get("interface").and_then(Value::as_str).map(str::trim);
+    let Some(interface) = interface.filter(|i| is_interface_name(i)) else {
+        return Outcome::failure("interface must name a network interface such as eth0");
+    };
+    let settings = match static_ip_settings(args) {
+        Ok(s) => s,
+        Err(reason) => return Outcome::failure(reason),
+    };
+    // The connection NetworkManager has active on the interface.
+    let mut show = Command::new("nmcli");
+    show.args(["-g", "GENERAL.CONNECTION", "device", "show", interface]);
+    let connection = match process::run(show, None, deadline).await {
+        Ok(done) if done.exit.success() => done.stdout.trim().to_string(),
+        Ok(done) => {
+            return Outcome::failure(format!(
+                "NetworkManager does not manage {interface}: {}",
+                tail_text(done.stderr.trim().as_bytes(), 512)
+            ));
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Outcome::failure(
+                "static addresses on Linux are NetworkManager's, and nmcli is not installed",
+            );
+        }
+        Err(e) => return Outcome::failure(format!("cannot run nmcli: {e}")),
+    };
+    if connection.is_empty() {
+        return Outcome::failure(format!("{interface} has no NetworkManager connection"));
+    }
+    let modify: Vec<String> = ["connection", "modify", "id", &connection]
+        .into_iter()
+        .map(String::from)
+        .chain(settings)
+        .collect();
+    let changed = run_tool("nmcli", &modify, deadline, String::new()).await;
+    if !changed.success {
+        return changed;
+    }
+    let up = ["connection", "up", "id", &connection].map(String::from);
+    let done = format!("{interface} ({connection}) set and brought up again");
+    run_tool("nmcli", &up, deadline, done).await
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -411,6 +525,53 @@ mod tests {
         )
         .await;
         assert_eq!(o.reason.as_deref(), Some("sh: broken"));
+    }
+
+    #[test]
+    fn static_addresses_become_networkmanager_settings() {
+        let given = args(json!({"interface": "eth0", "dhcp_enabled": false,
+            "static_ip": "10.1.2.30", "subnet_mask": "255.255.254.0", "gateway": "10.1.2.1",
+            "primary_dns": "10.1.0.53", "secondary_dns": "9.9.9.9"}));
+        assert_eq!(
+            static_ip_settings(&given).unwrap(),
+            [
+                "ipv4.method",
+                "manual",
+                "ipv4.addresses",
+                "10.1.2.30/23",
+                "ipv4.gateway",
+                "10.1.2.1",
+                "ipv4.dns",
+                "10.1.0.53,9.9.9.9"
+            ]
+        );
+        let dhcp = args(json!({"interface": "eth0", "dhcp_enabled": true}));
+        assert_eq!(static_ip_settings(&dhcp).unwrap()[1], "auto");
+        let bad_mask = args(json!({"dhcp_enabled": false, "static_ip": "10.0.0.2",
+            "subnet_mask": "255.0.255.0", "gateway": "10.0.0.1", "primary_dns": "10.0.0.1"}));
+        assert_eq!(
+            static_ip_settings(&bad_mask).unwrap_err(),
+            "255.0.255.0 is not a subnet mask"
+        );
+        assert_eq!(prefix_length(Ipv4Addr::new(255, 255, 255, 255)), Some(32));
+        assert_eq!(prefix_length(Ipv4Addr::new(0, 0, 0, 0)), Some(0));
+        assert!(!is_interface_name("--help"));
+        assert!(!is_interface_name("eth0 up"));
+        assert!(is_interface_name("enp3s0.100"));
+    }
+
+    #[tokio::test]
+    async fn a_static_address_for_a_bad_interface_fails_before_anything_runs() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let o = set_static_ip(
+            &args(json!({"interface": "-x", "dhcp_enabled": true})),
+            deadline,
+        )
+        .await;
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("interface must name a network interface such as eth0")
+        );
     }
 
     #[tokio::test]

@@ -75,7 +75,7 @@ pub const CATALOG: [&str; 37] = [
 ];
 
 /// Commands a Linux device carries out itself (others need a hook).
-pub const LINUX_BUILTINS: [&str; 18] = [
+pub const LINUX_BUILTINS: [&str; 20] = [
     "UPDATE_HEARTBEAT",
     "SET_TIMEZONE",
     "SET_DEVICE_LANGUAGE",
@@ -89,6 +89,8 @@ pub const LINUX_BUILTINS: [&str; 18] = [
     "SET_SCREEN_OFF_TIMEOUT",
     "SET_ROTATION_STATE",
     "LOCK",
+    "BEEP_DEVICE",
+    "SET_STATIC_IP",
     // These two only with a hook; the simulator pretends to have one.
     "REBOOT",
     "WIPE",
