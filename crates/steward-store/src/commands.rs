@@ -1209,6 +1209,8 @@ async fn retry_or_end(
         .and_where(Expr::col(CommandRequests::Id).eq(row.request_id))
         .to_owned();
     let request: Option<CommandRequest> = tx.fetch_optional(&find).await?;
+    // The next window, and the schedule's end: the row waits until then again, so neither
+    // the deadline of the attempt that just ended nor the timeout sweep can end it early.
     let next = request
         .filter(|r| r.schedule == ScheduleKind::Recurring.as_str())
         .and_then(|r| r.parsed_schedule())
@@ -1218,10 +1220,11 @@ async fn retry_or_end(
                 .as_deref()
                 .and_then(|z| TimeZone::get(z).ok())
                 .unwrap_or(TimeZone::UTC);
-            s.next_window_after(to_timestamp(now()), &zone)
+            let next = s.next_window_after(to_timestamp(now()), &zone)?;
+            Some((next, s.end(&zone)))
         });
     match next {
-        Some(next) => {
+        Some((next, schedule_end)) => {
             let why = format!(
                 "attempt {} ended in {}{}; next try at {next}",
                 row.attempts,
@@ -1232,6 +1235,7 @@ async fn retry_or_end(
                 .table(CommandStatuses::Table)
                 .value(CommandStatuses::State, CommandState::Scheduled.name())
                 .value(CommandStatuses::NotBefore, to_offset(next))
+                .value(CommandStatuses::Deadline, to_offset(schedule_end))
                 .value(CommandStatuses::Reason, why)
                 .value(CommandStatuses::Details, details)
                 .value(CommandStatuses::UpdatedOn, now())

@@ -326,9 +326,58 @@ async fn schedules_wait_for_windows_and_recurring_retries_in_the_next() {
             .unwrap()
             .unwrap();
         assert_eq!(row.state, "Command Scheduled", "{row:?}");
-        assert!(row.reason.unwrap().contains("attempt 1"));
-        assert!(row.not_before.unwrap() > now + time::Duration::hours(1));
+        assert!(row.reason.as_deref().unwrap().contains("attempt 1"));
+        // The next window opens at the next midnight (UTC, the console's zone): not before the
+        // midnight after `now`, whatever the time of day the test runs at.
+        let next_window = row.not_before.unwrap();
+        let midnight_after_now = now.date().next_day().unwrap().midnight().assume_utc();
+        assert_eq!(next_window.time(), time::Time::MIDNIGHT, "{row:?}");
+        assert!(next_window >= midnight_after_now, "{row:?}");
+        assert!(
+            next_window <= midnight_after_now + time::Duration::days(1),
+            "{row:?}"
+        );
         assert_eq!(row.attempts, 1);
+        // The attempt's deadline is gone with it: the sweep leaves the row waiting.
+        assert!(
+            row.deadline.unwrap() > now + time::Duration::days(2),
+            "{row:?}"
+        );
+        store.expire_commands().await.unwrap();
+        assert_eq!(
+            state_of(store, recurring.id, d).await,
+            "Command Scheduled",
+            "{}",
+            db.label()
+        );
+
+        // A RECURRING attempt the device never answers: the sweep ends the attempt, not the
+        // command, which waits for the next window too.
+        let mut silent = command("UPDATE_HEARTBEAT", vec![d]);
+        silent.schedule = ScheduleKind::Recurring;
+        silent.timeout = Duration::from_secs(1);
+        silent.schedule_args = json!({"start_datetime": fmt(now - time::Duration::hours(1)),
+                                      "end_datetime": fmt(now + time::Duration::days(3))})
+        .as_object()
+        .cloned();
+        let silent = store.create_command(e, silent, &policy).await.unwrap();
+        let got = store.claim_for_device(d, false, &policy).await.unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        for _ in 0..2 {
+            store.expire_commands().await.unwrap();
+        }
+        let row = store
+            .command_status_of(silent.id, d)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.state, "Command Scheduled", "{row:?}");
+        assert!(
+            row.reason.as_deref().unwrap().contains("Command TimeOut"),
+            "{row:?}"
+        );
+        assert!(row.not_before.unwrap() >= midnight_after_now, "{row:?}");
 
         // A schedule already over in every zone is refused.
         let mut over = command("LOCK", vec![d]);
