@@ -1,6 +1,7 @@
 //! Settings from flags, `STEWARD_*` environment variables and an optional TOML file, in that
 //! order of precedence, over built-in defaults.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
+use steward_core::commands::{MAX_TIMEOUT, MIN_TIMEOUT};
 use steward_server::{
     BlobSettings, CommandSettings, DeviceSettings, FileSettings as ServerFileSettings, RateLimit,
     ServerSettings, TlsFiles,
@@ -71,7 +73,9 @@ pub struct ServeArgs {
     #[arg(long, env = "STEWARD_COMMAND_QUEUE_EXPIRY")]
     pub command_queue_expiry: Option<u64>,
     /// A command's time to finish once sent, as NAME=SECONDS (repeatable), e.g.
-    /// `--command-timeout INSTALL=7200`; bounded to 120 … 259200.
+    /// `--command-timeout INSTALL=7200`; bounded to 120 … 259200. Also from
+    /// STEWARD_COMMAND_TIMEOUTS (`INSTALL=7200,LOCK=300`) and the file's `command_timeouts`;
+    /// for each command the flag beats the environment, which beats the file.
     #[arg(long = "command-timeout", value_parser = parse_timeout)]
     pub command_timeouts: Vec<(String, u64)>,
     /// Where uploaded files are kept: a folder, a `file://` URL, or an S3-compatible bucket
@@ -129,7 +133,7 @@ pub struct FileSettings {
     pub console_timezone: Option<String>,
     pub command_queue_expiry: Option<u64>,
     /// `command_timeouts = { INSTALL = 7200 }`.
-    pub command_timeouts: Option<std::collections::BTreeMap<String, u64>>,
+    pub command_timeouts: Option<BTreeMap<String, u64>>,
     pub blob_storage: Option<String>,
     pub blob_endpoint: Option<String>,
     pub blob_region: Option<String>,
@@ -139,6 +143,9 @@ pub struct FileSettings {
     pub max_content_bytes: Option<u64>,
     pub download_url_ttl: Option<u64>,
 }
+
+/// The environment variable with per-command timeouts, `NAME=SECONDS` separated by commas.
+pub const COMMAND_TIMEOUTS_ENV: &str = "STEWARD_COMMAND_TIMEOUTS";
 
 fn parse_timeout(text: &str) -> Result<(String, u64), String> {
     let (name, secs) = text
@@ -151,7 +158,69 @@ fn parse_timeout(text: &str) -> Result<(String, u64), String> {
     Ok((name.trim().to_ascii_uppercase(), secs))
 }
 
-fn command_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<CommandSettings> {
+/// `INSTALL=7200,LOCK=300` (blank parts are skipped).
+fn parse_timeout_list(text: &str) -> Result<Vec<(String, u64)>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(parse_timeout)
+        .collect()
+}
+
+/// The per-command timeouts, layered: the file's, then the environment's, then the flags', a
+/// later one replacing an earlier one for the same command. Each name must be a command's;
+/// each time is bounded to what the server allows (120 s … 3 days).
+fn command_timeouts(
+    flags: &[(String, u64)],
+    env: Option<&str>,
+    file: Option<&BTreeMap<String, u64>>,
+) -> anyhow::Result<BTreeMap<String, Duration>> {
+    let from_env = match env {
+        Some(text) => {
+            parse_timeout_list(text).map_err(|e| anyhow::anyhow!("{COMMAND_TIMEOUTS_ENV}: {e}"))?
+        }
+        None => Vec::new(),
+    };
+    let layers = [
+        (
+            "command_timeouts in the settings file",
+            file.cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<Vec<_>>(),
+        ),
+        (COMMAND_TIMEOUTS_ENV, from_env),
+        ("--command-timeout", flags.to_vec()),
+    ];
+    let mut timeouts = BTreeMap::new();
+    for (source, entries) in layers {
+        for (name, secs) in entries {
+            let name = name.trim().to_ascii_uppercase();
+            anyhow::ensure!(
+                steward_core::commands::command_names().any(|c| c == name),
+                "{source}: {name:?} is not a command name (such as INSTALL or LOCK)"
+            );
+            let asked = Duration::from_secs(secs);
+            let bounded = asked.clamp(MIN_TIMEOUT, MAX_TIMEOUT);
+            if bounded != asked {
+                tracing::warn!(
+                    "{source}: {name}={secs} is outside {} … {} seconds; using {}",
+                    MIN_TIMEOUT.as_secs(),
+                    MAX_TIMEOUT.as_secs(),
+                    bounded.as_secs()
+                );
+            }
+            timeouts.insert(name, bounded);
+        }
+    }
+    Ok(timeouts)
+}
+
+fn command_settings(
+    args: &ServeArgs,
+    file: &FileSettings,
+    env_timeouts: Option<&str>,
+) -> anyhow::Result<CommandSettings> {
     let defaults = CommandSettings::default();
     let console_timezone = args
         .console_timezone
@@ -162,27 +231,23 @@ fn command_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<Com
         jiff::tz::TimeZone::get(&console_timezone).is_ok(),
         "--console-timezone {console_timezone:?} is not a time zone"
     );
-    let mut timeouts = std::collections::BTreeMap::new();
-    let from_file = file.command_timeouts.clone().unwrap_or_default();
-    for (name, secs) in from_file
-        .into_iter()
-        .chain(args.command_timeouts.iter().cloned())
-    {
-        let name = name.to_ascii_uppercase();
-        anyhow::ensure!(
-            steward_core::commands::command_names().any(|c| c == name),
-            "--command-timeout: {name:?} is not a command"
-        );
-        timeouts.insert(name, Duration::from_secs(secs));
-    }
+    let queue_expiry = args
+        .command_queue_expiry
+        .or(file.command_queue_expiry)
+        .map(Duration::from_secs)
+        .unwrap_or(defaults.queue_expiry);
+    anyhow::ensure!(
+        queue_expiry >= Duration::from_secs(1),
+        "--command-queue-expiry must be at least one second"
+    );
     Ok(CommandSettings {
         console_timezone,
-        queue_expiry: args
-            .command_queue_expiry
-            .or(file.command_queue_expiry)
-            .map(Duration::from_secs)
-            .unwrap_or(defaults.queue_expiry),
-        timeouts,
+        queue_expiry,
+        timeouts: command_timeouts(
+            &args.command_timeouts,
+            env_timeouts,
+            file.command_timeouts.as_ref(),
+        )?,
         sweep_interval: defaults.sweep_interval,
     })
 }
@@ -194,11 +259,15 @@ impl FileSettings {
         };
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read settings file {}", path.display()))?;
-        config::Config::builder()
-            .add_source(config::File::from_str(&text, config::FileFormat::Toml))
+        Self::parse(&text).with_context(|| format!("bad settings file {}", path.display()))
+    }
+
+    /// A settings file's text.
+    fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Toml))
             .build()
-            .and_then(config::Config::try_deserialize)
-            .with_context(|| format!("bad settings file {}", path.display()))
+            .and_then(config::Config::try_deserialize)?)
     }
 }
 
@@ -239,6 +308,8 @@ pub fn resolve_serve(
     args: &ServeArgs,
     file: &FileSettings,
 ) -> anyhow::Result<Resolved> {
+    // First, so what the settings below warn about is logged.
+    init_logging("info", args.log_json || file.log_json.unwrap_or(false));
     let defaults = ServerSettings::default();
     let tls = match (
         args.tls_cert.clone().or_else(|| file.tls_cert.clone()),
@@ -282,14 +353,17 @@ pub fn resolve_serve(
             .unwrap_or(defaults.max_body_bytes),
         request_timeout: defaults.request_timeout,
         devices: device_settings(args, file)?,
-        commands: command_settings(args, file)?,
+        commands: command_settings(
+            args,
+            file,
+            std::env::var(COMMAND_TIMEOUTS_ENV).ok().as_deref(),
+        )?,
         files: file_settings(args, file)?,
     };
     anyhow::ensure!(
         server.rate_limit.requests == 0 || !server.rate_limit.window.is_zero(),
         "--rate-limit-window must be at least one second"
     );
-    init_logging("info", args.log_json || file.log_json.unwrap_or(false));
     let blob_storage = BlobSettings {
         location: match args
             .blob_storage
@@ -411,4 +485,186 @@ pub fn init_logging(default_level: &str, json: bool) {
     } else {
         builder.try_init()
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `steward serve`'s flags alone.
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    fn serve_args(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let argv = std::iter::once("steward").chain(flags.iter().copied());
+        Serve::try_parse_from(argv).map(|s| s.args)
+    }
+
+    fn file(text: &str) -> FileSettings {
+        FileSettings::parse(text).unwrap()
+    }
+
+    fn secs(settings: &CommandSettings, name: &str) -> u64 {
+        settings.timeout(name).as_secs()
+    }
+
+    #[test]
+    fn command_timeout_flags_are_name_equals_seconds() {
+        let args = serve_args(&[
+            "--command-timeout",
+            "INSTALL=7200",
+            "--command-timeout",
+            " lock = 300 ",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.command_timeouts,
+            vec![("INSTALL".to_string(), 7200), ("LOCK".to_string(), 300)]
+        );
+        for (bad, says) in [
+            ("INSTALL", "is not NAME=SECONDS"),
+            ("INSTALL=soon", "is not a number of seconds"),
+            ("INSTALL=-5", "is not a number of seconds"),
+        ] {
+            let err = serve_args(&["--command-timeout", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(err.contains("--command-timeout"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_command_name_is_refused_wherever_it_comes_from() {
+        let args = serve_args(&["--command-timeout", "MAKE_COFFEE=300"]).unwrap();
+        let err = command_settings(&args, &FileSettings::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("--command-timeout:"), "{err}");
+        assert!(
+            err.contains("\"MAKE_COFFEE\" is not a command name"),
+            "{err}"
+        );
+
+        let none = serve_args(&[]).unwrap();
+        let err = command_settings(&none, &FileSettings::default(), Some("LOCK=300,FLY=60"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("STEWARD_COMMAND_TIMEOUTS:"), "{err}");
+        assert!(err.contains("\"FLY\""), "{err}");
+        let err = command_settings(&none, &FileSettings::default(), Some("LOCK:300"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("STEWARD_COMMAND_TIMEOUTS") && err.contains("NAME=SECONDS"),
+            "{err}"
+        );
+
+        let err = command_settings(&none, &file("command_timeouts = { BREW = 60 }"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("settings file") && err.contains("\"BREW\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn timeouts_are_bounded_to_two_minutes_and_three_days() {
+        let args = serve_args(&[
+            "--command-timeout",
+            "LOCK=5",
+            "--command-timeout",
+            "WIPE=999999",
+            "--command-timeout",
+            "REBOOT=120",
+            "--command-timeout",
+            "INSTALL=259200",
+        ])
+        .unwrap();
+        let settings = command_settings(&args, &FileSettings::default(), None).unwrap();
+        assert_eq!(secs(&settings, "LOCK"), 120);
+        assert_eq!(secs(&settings, "WIPE"), 259_200);
+        assert_eq!(secs(&settings, "REBOOT"), 120);
+        assert_eq!(secs(&settings, "INSTALL"), 259_200);
+        // What is not configured keeps its kind's default.
+        assert_eq!(
+            settings.timeout("SET_TIMEZONE"),
+            steward_core::commands::default_timeout("SET_TIMEZONE")
+        );
+    }
+
+    #[test]
+    fn the_settings_file_takes_a_map_of_timeouts_and_the_queue_expiry() {
+        let f = file(
+            "command_timeouts = { INSTALL = 7200, lock = 600 }\ncommand_queue_expiry = 86400\n",
+        );
+        let settings = command_settings(&serve_args(&[]).unwrap(), &f, None).unwrap();
+        assert_eq!(secs(&settings, "INSTALL"), 7200);
+        assert_eq!(secs(&settings, "LOCK"), 600, "names in any case");
+        assert_eq!(settings.queue_expiry, Duration::from_secs(86_400));
+        assert_eq!(settings.timeouts.len(), 2);
+        // A value of the wrong kind is a bad file.
+        assert!(FileSettings::parse("command_timeouts = { INSTALL = \"long\" }").is_err());
+        assert!(FileSettings::parse("command_timeouts = 7200").is_err());
+    }
+
+    #[test]
+    fn for_each_command_the_flag_beats_the_environment_which_beats_the_file() {
+        let f = file(
+            "command_timeouts = { INSTALL = 7200, LOCK = 600, REBOOT = 900 }\ncommand_queue_expiry = 86400\n",
+        );
+        let args = serve_args(&[
+            "--command-timeout",
+            "REBOOT=500",
+            "--command-queue-expiry",
+            "3600",
+        ])
+        .unwrap();
+        let settings = command_settings(&args, &f, Some("LOCK=300, REBOOT=400,")).unwrap();
+        assert_eq!(secs(&settings, "INSTALL"), 7200, "the file's");
+        assert_eq!(
+            secs(&settings, "LOCK"),
+            300,
+            "the environment's over the file's"
+        );
+        assert_eq!(secs(&settings, "REBOOT"), 500, "the flag's over both");
+        assert_eq!(
+            settings.queue_expiry,
+            Duration::from_secs(3600),
+            "the flag's"
+        );
+        // A later flag for the same command wins.
+        let args = serve_args(&[
+            "--command-timeout",
+            "LOCK=200",
+            "--command-timeout",
+            "LOCK=250",
+        ])
+        .unwrap();
+        let settings = command_settings(&args, &f, None).unwrap();
+        assert_eq!(secs(&settings, "LOCK"), 250);
+        assert_eq!(
+            settings.queue_expiry,
+            Duration::from_secs(86_400),
+            "the file's"
+        );
+        // Nothing given: the defaults.
+        let settings =
+            command_settings(&serve_args(&[]).unwrap(), &FileSettings::default(), None).unwrap();
+        assert_eq!(settings, CommandSettings::default());
+    }
+
+    #[test]
+    fn a_queue_expiry_of_zero_is_refused() {
+        let args = serve_args(&["--command-queue-expiry", "0"]).unwrap();
+        let err = command_settings(&args, &FileSettings::default(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--command-queue-expiry"), "{err}");
+    }
 }
