@@ -137,6 +137,26 @@ impl Params {
         }
     }
 
+    /// One of `allowed`, in any letter case; the allowed spelling.
+    pub fn one_of(
+        &self,
+        name: &str,
+        allowed: &[&'static str],
+    ) -> Result<Option<&'static str>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                allowed
+                    .iter()
+                    .find(|a| a.eq_ignore_ascii_case(v.trim()))
+                    .copied()
+                    .ok_or_else(|| {
+                        Invalid::field(name, format!("{v:?} is not one of {}", allowed.join(", ")))
+                            .into()
+                    })
+            })
+            .transpose()
+    }
+
     /// An id.
     pub fn uuid(&self, name: &str) -> Result<Option<uuid::Uuid>, ApiError> {
         self.get(name)

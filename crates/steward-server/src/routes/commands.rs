@@ -406,9 +406,9 @@ async fn create_command(
     operation_id = "list_command_request",
     params(
         ("enterprise_id" = Uuid, Path, description = "The enterprise's id"),
-        ("command_type" = Option<String>, Query, description = "DEVICE, GROUP or DYNAMIC"),
+        ("command_type" = Option<String>, Query, description = "DEVICE, GROUP or DYNAMIC (any case); another value is a 400"),
         ("devices" = Option<String>, Query, description = "Comma-separated device ids"),
-        ("device_type" = Option<String>, Query, description = "active, inactive or all"),
+        ("device_type" = Option<String>, Query, description = "active, inactive or all (any case); another value is a 400"),
         ("command" = Option<String>, Query, description = "A command name"),
         ("issued_by" = Option<i64>, Query, description = "The issuing key's number"),
         ("limit" = Option<u64>, Query, description = "Page size (default 20)"),
@@ -437,9 +437,13 @@ async fn list_command_requests(
         }
     }
     let filter = RequestFilter {
-        command_type: params.text("command_type", 20)?,
+        command_type: params
+            .one_of("command_type", &CommandType::NAMES)?
+            .map(str::to_string),
         devices,
-        device_type: params.text("device_type", 20)?,
+        device_type: params
+            .one_of("device_type", &DeviceType::NAMES)?
+            .map(str::to_string),
         command: params.text("command", 64)?,
         issued_by: params.int("issued_by")?,
     };
