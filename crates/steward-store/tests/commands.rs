@@ -16,6 +16,14 @@ use steward_store::reports::DeviceReport;
 use steward_store::{Store, testing};
 use uuid::Uuid;
 
+/// A short command timeout and how soon a window opens: long enough for a few checks before,
+/// short enough for a quick test. And how long past either a test waits for its effect at most.
+const TIMEOUT: Duration = Duration::from_secs(2);
+const OPENS_IN: Duration = Duration::from_secs(2);
+const LIMIT: Duration = Duration::from_secs(20);
+/// Room for the database's rounding of stored times.
+const SLACK: Duration = Duration::from_millis(5);
+
 fn page() -> PageRequest {
     PageRequest {
         limit: 100,
@@ -223,13 +231,14 @@ async fn sent_rows_time_out_and_waiting_rows_cancel() {
         let e = store.create_enterprise("E").await.unwrap().id;
         let d = store.create_device(e, "d", None).await.unwrap().id;
         let mut quick = command("REBOOT", vec![d]);
-        quick.timeout = Duration::from_secs(1);
+        quick.timeout = TIMEOUT;
         let sent = store.create_command(e, quick, &policy).await.unwrap();
         let waiting = store
             .create_command(e, command("LOCK", vec![d]), &policy)
             .await
             .unwrap();
         let connected = |x: Uuid| x == d;
+        let before_claim = time::OffsetDateTime::now_utc();
         assert_eq!(
             store
                 .claim_request(sent.id, &connected)
@@ -238,9 +247,20 @@ async fn sent_rows_time_out_and_waiting_rows_cancel() {
                 .len(),
             1
         );
-        assert_eq!(store.expire_commands().await.unwrap(), 0);
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        assert_eq!(store.expire_commands().await.unwrap(), 1);
+        // Swept until it times out: never by a sweep that ended before its time was up.
+        loop {
+            let expired = store.expire_commands().await.unwrap();
+            let ended = time::OffsetDateTime::now_utc();
+            if ended < before_claim + TIMEOUT - SLACK {
+                assert_eq!(expired, 0, "timed out after {}", ended - before_claim);
+            }
+            if expired > 0 {
+                assert_eq!(expired, 1);
+                break;
+            }
+            assert!(ended < before_claim + TIMEOUT + LIMIT, "never timed out");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let row = store.command_status_of(sent.id, d).await.unwrap().unwrap();
         assert_eq!(row.state, "Command TimeOut");
         assert!(row.reason.unwrap().contains("in time"));
@@ -403,7 +423,7 @@ async fn a_window_opening_soon_becomes_due_and_claimable() {
             t.format(&time::format_description::well_known::Rfc3339)
                 .unwrap()
         };
-        let start = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+        let start = time::OffsetDateTime::now_utc() + OPENS_IN;
         let mut soon = command("NOTIFY_DEVICE", vec![d]);
         soon.schedule = ScheduleKind::Window;
         soon.schedule_args = json!({"name": "soon", "start_datetime": fmt(start),
@@ -412,14 +432,20 @@ async fn a_window_opening_soon_becomes_due_and_claimable() {
         .as_object()
         .cloned();
         store.create_command(e, soon, &policy).await.unwrap();
-        assert!(store.devices_with_due_commands().await.unwrap().is_empty());
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        assert_eq!(
-            store.devices_with_due_commands().await.unwrap(),
-            vec![d],
-            "{}",
-            db.label()
-        );
+        // Polled until due: never due to a look that ended before the window opened.
+        loop {
+            let due = store.devices_with_due_commands().await.unwrap();
+            let ended = time::OffsetDateTime::now_utc();
+            if ended < start - SLACK {
+                assert!(due.is_empty(), "due {} early", start - ended);
+            }
+            if !due.is_empty() {
+                assert_eq!(due, vec![d], "{}", db.label());
+                break;
+            }
+            assert!(ended < start + LIMIT, "never due");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert_eq!(
             store
                 .claim_for_device(d, false, &policy)
@@ -428,6 +454,105 @@ async fn a_window_opening_soon_becomes_due_and_claimable() {
                 .len(),
             1
         );
+    }
+}
+
+/// `time_type` `device`: the same WINDOW request opens at nine in the morning on each device's
+/// own clock, so devices in different zones get different instants; a device that reported no
+/// zone reads it in the console's. With `console`, one instant for all.
+#[tokio::test]
+async fn a_device_time_window_opens_at_each_devices_own_local_time() {
+    use steward_store::devices::InventoryUpdate;
+    use time::macros::format_description;
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let mut devices = Vec::new();
+        for (name, zone) in [
+            ("tokyo", Some("Asia/Tokyo")),
+            ("bogota", Some("America/Bogota")),
+            ("unset", None),
+        ] {
+            let id = store.create_device(e, name, None).await.unwrap().id;
+            if let Some(zone) = zone {
+                let who = DeviceIdentity {
+                    id,
+                    enterprise_id: e,
+                };
+                let inventory = InventoryUpdate {
+                    software_info: json!({"timezone": zone}).to_string(),
+                    ..InventoryUpdate::default()
+                };
+                assert!(store.update_inventory(who, inventory).await.unwrap());
+            }
+            devices.push(id);
+        }
+        // A day at least two days ahead (neither zone keeps daylight saving time).
+        let day = (time::OffsetDateTime::now_utc() + time::Duration::days(2)).date();
+        let day_text = day
+            .format(format_description!("[year]-[month]-[day]"))
+            .unwrap();
+        let window = |time_type: &str| {
+            let mut c = command("NOTIFY_DEVICE", devices.clone());
+            c.schedule = ScheduleKind::Window;
+            c.schedule_args = json!({"name": "morning", "time_type": time_type,
+                "start_datetime": format!("{day_text}T09:00:00Z"),
+                "end_datetime": format!("{day_text}T17:00:00Z")})
+            .as_object()
+            .cloned();
+            c
+        };
+        let at_utc = |hour: u8, minute: u8| day.with_hms(hour, minute, 0).unwrap().assume_utc();
+
+        let local = store
+            .create_command(e, window("device"), &policy)
+            .await
+            .unwrap();
+        let mut opens = Vec::new();
+        for d in &devices {
+            let row = store
+                .command_status_of(local.id, *d)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.state, "Command Scheduled", "{row:?}");
+            opens.push((
+                row.time_zone.clone(),
+                row.not_before.unwrap(),
+                row.deadline.unwrap(),
+            ));
+        }
+        // 09:00 in Tokyo (UTC+9) is 00:00 UTC; in Bogotá (UTC-5) 14:00 UTC; unset: UTC's 09:00.
+        assert_eq!(
+            opens,
+            vec![
+                (Some("Asia/Tokyo".to_string()), at_utc(0, 0), at_utc(8, 0)),
+                (
+                    Some("America/Bogota".to_string()),
+                    at_utc(14, 0),
+                    at_utc(22, 0)
+                ),
+                (Some("UTC".to_string()), at_utc(9, 0), at_utc(17, 0)),
+            ],
+            "{}",
+            db.label()
+        );
+        assert_ne!(opens[0].1, opens[1].1);
+
+        let console = store
+            .create_command(e, window("console"), &policy)
+            .await
+            .unwrap();
+        for d in &devices {
+            let row = store
+                .command_status_of(console.id, *d)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(row.not_before, Some(at_utc(9, 0)), "{row:?}");
+        }
+        assert!(store.devices_with_due_commands().await.unwrap().is_empty());
     }
 }
 
