@@ -500,18 +500,184 @@ async fn v2_requests_are_checked_field_by_field() {
         )
         .await;
         assert!(assert_envelope(status, &err, 400).contains("1000"));
+        // 500 groups at most: the 501st is refused before any is looked up, whatever the kind.
+        let groups: Vec<Uuid> = (0..501).map(|_| Uuid::new_v4()).collect();
+        for command_type in ["GROUP", "DYNAMIC"] {
+            let (status, err) = post(
+                &s,
+                &path,
+                json!({"command_type": command_type, "groups": groups, "command": "LOCK"}),
+            )
+            .await;
+            let message = assert_envelope(status, &err, 400);
+            assert!(
+                message.contains("groups") && message.contains("at most 500 groups"),
+                "{command_type}: {message}"
+            );
+        }
+        // 500 is allowed by the limit: the answer is about the first unknown group instead.
+        let (status, err) = post(
+            &s,
+            &path,
+            json!({"command_type": "GROUP", "groups": groups[..500], "command": "LOCK"}),
+        )
+        .await;
+        let message = assert_envelope(status, &err, 400);
+        assert!(
+            message.contains("groups") && message.contains("no group"),
+            "{message}"
+        );
         let (status, _) = get(&s, &format!("{path}{}/status/", Uuid::new_v4())).await;
         assert_eq!(status, 404);
+
+        // The list's filters take only their values (in any case), else a 400 naming them.
+        let (status, made) = post(
+            &s,
+            &path,
+            json!({"command_type": "DEVICE", "devices": [a], "device_type": "all", "command": "LOCK"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{made}");
+        for (query, count) in [
+            ("command_type=DEVICE&device_type=all", 1),
+            ("command_type=device&device_type=ALL", 1),
+            ("command_type=GROUP", 0),
+            ("device_type=active", 0),
+        ] {
+            let (status, list) = get(&s, &format!("{path}?{query}")).await;
+            assert_eq!(status, 200, "{query}: {list}");
+            assert_eq!(list["count"], count, "{query}: {list}");
+        }
+        for (query, field) in [
+            ("command_type=SOMETIMES", "command_type"),
+            ("command_type=DEVICE&device_type=online", "device_type"),
+            ("device_type=all&command_type=DEVICES", "command_type"),
+        ] {
+            let (status, err) = get(&s, &format!("{path}?{query}")).await;
+            let message = assert_envelope(status, &err, 400);
+            assert!(message.contains(field), "{query}: {message}");
+        }
+        s.stop().await;
+    }
+}
+
+/// A sent command the device never finishes ends in `Command TimeOut` after its kind's
+/// configured time (a few seconds here), with a reason, whether or not the device acknowledged
+/// it; other kinds keep their defaults.
+#[tokio::test]
+async fn a_sent_command_nobody_finishes_times_out_after_its_configured_time() {
+    const LOCK_TIMEOUT: Duration = Duration::from_secs(3);
+    let short_lock = || {
+        let fast = fast();
+        ServerSettings {
+            commands: CommandSettings {
+                sweep_interval: Duration::from_millis(200),
+                timeouts: [("LOCK".to_string(), LOCK_TIMEOUT)].into(),
+                ..CommandSettings::default()
+            },
+            // The devices are driven one at a time: neither is closed as silent meanwhile.
+            devices: steward_server::DeviceSettings {
+                inactive_after: Duration::from_secs(30),
+                ..fast.devices
+            },
+            ..fast
+        }
+    };
+    for s in servers_with(short_lock).await {
+        let eid = s.enterprise;
+        let enrol = token(&s, json!({})).await;
+        let (silent, silent_key) = enroll_one(&s, &enrol, "silent").await;
+        let (stalled, stalled_key) = enroll_one(&s, &enrol, "stalled").await;
+        let mut silent_dev = Scripted::connect(&s, &silent_key).await;
+        let mut stalled_dev = Scripted::connect(&s, &stalled_key).await;
+        online(&s, silent).await;
+        online(&s, stalled).await;
+
+        let (status, request) = post(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/"),
+            json!({"command_type": "DEVICE", "devices": [silent, stalled], "command": "LOCK"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        assert_eq!(request["timeout"], LOCK_TIMEOUT.as_secs(), "{request}");
+        let rid = request["id"].as_str().unwrap().to_string();
+        let statuses = format!("/v0/enterprise/{eid}/command/{rid}/status/");
+        let cmd = silent_dev.command().await;
+        assert_eq!(
+            (cmd.command.as_str(), cmd.timeout_secs),
+            ("LOCK", LOCK_TIMEOUT.as_secs())
+        );
+        let cmd = stalled_dev.command().await;
+        stalled_dev
+            .report(cmd.id, CommandProgress::Acknowledged, None, None)
+            .await;
+
+        // Both stay connected (heartbeats) and never report an end.
+        let deadline = tokio::time::Instant::now() + LOCK_TIMEOUT + Duration::from_secs(15);
+        let page = loop {
+            silent_dev.heartbeat().await;
+            stalled_dev.heartbeat().await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let (_, page) = get(&s, &format!("{statuses}?state=Command%20TimeOut")).await;
+            if page["count"] == 2 {
+                break page;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "not timed out: {}",
+                get(&s, &statuses).await.1
+            );
+        };
+        for row in page["results"].as_array().unwrap() {
+            assert_eq!(row["reason"], "no result from the device in time", "{row}");
+            // Never before its time: the deadline runs from the sending, after the creation.
+            let at = |field: &str| {
+                time::OffsetDateTime::parse(
+                    row[field].as_str().unwrap(),
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .unwrap()
+            };
+            assert!(
+                at("updated_on") - at("created_on") >= LOCK_TIMEOUT,
+                "timed out early: {row}"
+            );
+        }
+        let (_, one) = get(&s, &format!("/v0/enterprise/{eid}/command/{rid}/")).await;
+        assert_eq!(total(&one, "Command TimeOut"), 2, "{one}");
+        // A report after the end changes nothing.
+        stalled_dev
+            .report(cmd.id, CommandProgress::Success, None, None)
+            .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (_, page) = get(&s, &format!("{statuses}?device={stalled}")).await;
+        assert_eq!(page["results"][0]["state"], "Command TimeOut", "{page}");
+
+        // Another kind keeps its default (two minutes or more).
+        let (status, other) = post(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/"),
+            json!({"command_type": "DEVICE", "devices": [silent], "command": "REBOOT"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{other}");
+        assert_eq!(
+            other["timeout"],
+            steward_core::commands::default_timeout("REBOOT").as_secs()
+        );
         s.stop().await;
     }
 }
 
 #[tokio::test]
 async fn waiting_commands_can_be_cancelled_and_expire() {
+    // Each request below is cancelled within a few calls of its creation, well within this.
+    const EXPIRY: Duration = Duration::from_secs(4);
     let quick_expiry = || ServerSettings {
         commands: CommandSettings {
             sweep_interval: Duration::from_millis(200),
-            queue_expiry: Duration::from_secs(2),
+            queue_expiry: EXPIRY,
             ..CommandSettings::default()
         },
         ..fast()
@@ -522,12 +688,10 @@ async fn waiting_commands_can_be_cancelled_and_expire() {
         let (a, a_key) = enroll_one(&s, &enrol, "offline").await;
         let path = format!("/v0/enterprise/{eid}/command/");
         let body = json!({"command_type": "DEVICE", "devices": [a], "device_type": "inactive", "command": "LOCK"});
-        let (_, first) = post(&s, &path, body.clone()).await;
-        let (_, second) = post(&s, &path, body.clone()).await;
-        let (_, third) = post(&s, &path, body).await;
-        assert_eq!(total(&first, "Command Queued"), 1, "{first}");
 
-        // One status cancelled, then a whole request.
+        // One status cancelled, right after its request is made.
+        let (_, first) = post(&s, &path, body.clone()).await;
+        assert_eq!(total(&first, "Command Queued"), 1, "{first}");
         let rid = first["id"].as_str().unwrap();
         let (_, page) = get(&s, &format!("{path}{rid}/status/")).await;
         let sid = page["results"][0]["id"].as_str().unwrap();
@@ -548,22 +712,39 @@ async fn waiting_commands_can_be_cancelled_and_expire() {
         )
         .await;
         assert!(assert_envelope(status, &err, 400).contains("device"));
+
+        // Then a whole request.
+        let (_, second) = post(&s, &path, body.clone()).await;
         let rid2 = second["id"].as_str().unwrap();
         let (status, after) = post(&s, &format!("{path}{rid2}/cancel/"), json!({})).await;
         assert_eq!(status, 200, "{after}");
         assert_eq!(total(&after, "Command Cancelled"), 1, "{after}");
 
-        // The third is never fetched: it times out. A device connecting afterwards gets nothing.
+        // The third is never fetched: it times out, not before the expiry. A device connecting
+        // afterwards gets nothing.
+        let (_, third) = post(&s, &path, body).await;
         let rid3 = third["id"].as_str().unwrap();
         let page = eventually(&s, &format!("{path}{rid3}/status/"), |p| {
             p["results"][0]["state"] == "Command TimeOut"
         })
         .await;
+        let row = &page["results"][0];
+        assert!(row["reason"].as_str().unwrap().contains("expired"), "{row}");
+        let at = |field: &str| {
+            time::OffsetDateTime::parse(
+                row[field].as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        };
         assert!(
-            page["results"][0]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("expired")
+            at("updated_on") - at("created_on") >= EXPIRY,
+            "expired early: {row}"
+        );
+        let (_, page) = get(&s, &format!("{path}{rid}/status/")).await;
+        assert_eq!(
+            page["results"][0]["state"], "Command Cancelled",
+            "stays cancelled"
         );
         let mut device = Scripted::connect(&s, &a_key).await;
         assert!(
@@ -588,7 +769,9 @@ async fn a_scheduled_command_waits_for_its_window() {
             t.format(&time::format_description::well_known::Rfc3339)
                 .unwrap()
         };
-        let start = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+        // The window opens 2 s from now; whenever the POST is answered, the command must not
+        // arrive before then (the server's clock is this one).
+        let start = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
         let end = start + time::Duration::hours(1);
         let (status, request) = post(
             &s,
@@ -603,17 +786,15 @@ async fn a_scheduled_command_waits_for_its_window() {
         assert_eq!(status, 201, "{request}");
         assert_eq!(total(&request, "Command Scheduled"), 1, "{request}");
         assert_eq!(request["schedule_args"]["name"], "evening");
-        assert!(
-            device
-                .command_within(Duration::from_secs(2))
-                .await
-                .is_none(),
-            "too early"
-        );
         let cmd = device
-            .command_within(Duration::from_secs(6))
+            .command_within(Duration::from_secs(12))
             .await
             .expect("sent in the window");
+        let arrived = time::OffsetDateTime::now_utc();
+        assert!(
+            arrived >= start,
+            "sent at {arrived}, before the window at {start}"
+        );
         assert_eq!(cmd.command, "NOTIFY_DEVICE");
         assert_eq!(cmd.args["title"], "Hi");
         s.stop().await;
