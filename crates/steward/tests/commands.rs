@@ -57,9 +57,17 @@ fn tenant(data: &Path, database: &str) -> Tenant {
     }
 }
 
-/// `n` simulated devices connected to `port`, logging what they execute to `log`; waits until
-/// all are connected and the server has written their first reports.
-async fn fleet(port: u16, tenant: &Tenant, n: usize, data: &Path, log: &Path) -> Simulation {
+/// `n` simulated devices connected to `port`, each command taking `delay`, logging what they
+/// execute to `log`; waits until all are connected and the server has written their first
+/// reports.
+async fn fleet(
+    port: u16,
+    tenant: &Tenant,
+    n: usize,
+    data: &Path,
+    log: &Path,
+    delay: Duration,
+) -> Simulation {
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let started = Instant::now();
     let simulation = start(
@@ -77,7 +85,7 @@ async fn fleet(port: u16, tenant: &Tenant, n: usize, data: &Path, log: &Path) ->
             ),
             observer: Some(tx),
             executions_log: Some(log.to_path_buf()),
-            command_delay: Duration::from_millis(5),
+            command_delay: delay,
         },
         |i| Arc::new(Tiny(i)) as Arc<dyn Platform>,
     )
@@ -167,13 +175,18 @@ fn executions(log: &Path) -> Vec<(uuid::Uuid, uuid::Uuid)> {
 async fn crash_mid_fan_out(db: &TestDb) {
     const DEVICES: usize = 1000;
     const REQUESTS: usize = 3;
+    // A device records a command as it starts it and starts the next one a `DELAY` later, so
+    // within `2 * DELAY` of its first command no device can have started all three: a kill
+    // soon after the first executions lands in the middle of the fan-out however fast the
+    // server sends.
+    const DELAY: Duration = Duration::from_millis(400);
     let data = tempfile::tempdir().unwrap();
     let log = data.path().join("executions.jsonl");
     let t = tenant(data.path(), &db.url);
     let port = free_port();
     let server = serve(data.path(), Some(&db.url), port, &[]);
     wait_healthy(port);
-    let simulation = fleet(port, &t, DEVICES, data.path(), &log).await;
+    let simulation = fleet(port, &t, DEVICES, data.path(), &log, DELAY).await;
     let devices = simulation.device_ids.clone();
 
     let mut requests = Vec::new();
@@ -198,6 +211,12 @@ async fn crash_mid_fan_out(db: &TestDb) {
     let at_kill = executions(&log).len();
     eprintln!(
         "[{}] killed the server after {at_kill} of {} executions",
+        db.label(),
+        DEVICES * REQUESTS
+    );
+    assert!(
+        (DEVICES / 4..DEVICES * REQUESTS).contains(&at_kill),
+        "[{}] the kill did not land mid fan-out: {at_kill} of {} executions had started",
         db.label(),
         DEVICES * REQUESTS
     );
@@ -273,7 +292,7 @@ async fn a_command_made_on_one_node_runs_on_a_device_of_the_other_within_a_secon
     let node_b = serve(data.path(), Some(&db.url), port_b, &[]);
     wait_healthy(port_a);
     wait_healthy(port_b);
-    let simulation = fleet(port_b, &t, 5, data.path(), &log).await;
+    let simulation = fleet(port_b, &t, 5, data.path(), &log, Duration::from_millis(5)).await;
     let devices = simulation.device_ids.clone();
 
     let mut slowest = Duration::ZERO;
