@@ -28,6 +28,8 @@ enum Rule {
     Locale,
     /// An IPv4 address.
     Ipv4,
+    /// An `http` or `https` URL with a host, of at most this many characters.
+    Url(usize),
 }
 
 /// (name, required arguments, optional arguments)
@@ -137,7 +139,7 @@ const CATALOG: &[Spec] = &[
     ),
     ("SET_GPS_STATE", &[("gps_state", Rule::Int(0, 4))], &[]),
     ("SET_KIOSK_APP", &[PACKAGE], &[]),
-    ("SET_NEW_POLICY", &[("policy_url", Rule::Text(2048))], &[]),
+    ("SET_NEW_POLICY", &[("policy_url", Rule::Url(2048))], &[]),
     (
         "SET_ROTATION_STATE",
         &[("rotate_state", Rule::Int(0, 2))],
@@ -148,17 +150,17 @@ const CATALOG: &[Spec] = &[
         &[("screen_off_timeout", Rule::ScreenTimeout)],
         &[],
     ),
+    // The static fields are required unless dhcp_enabled is true (see STATIC_IP_FIELDS).
     (
         "SET_STATIC_IP",
+        &[("interface", Rule::Text(64)), ("dhcp_enabled", Rule::Bool)],
         &[
-            ("interface", Rule::Text(64)),
-            ("dhcp_enabled", Rule::Bool),
             ("static_ip", Rule::Ipv4),
             ("primary_dns", Rule::Ipv4),
             ("subnet_mask", Rule::Ipv4),
             ("gateway", Rule::Ipv4),
+            ("secondary_dns", Rule::Ipv4),
         ],
-        &[("secondary_dns", Rule::Ipv4)],
     ),
     (
         "SET_STREAM_VOLUME",
@@ -194,6 +196,13 @@ const CATALOG: &[Spec] = &[
         ],
     ),
 ];
+
+/// What SET_STATIC_IP needs when it sets an address itself (not with `dhcp_enabled: true`).
+const STATIC_IP_FIELDS: [&str; 4] = ["static_ip", "primary_dns", "subnet_mask", "gateway"];
+
+/// What a scheduled NOTIFY_DEVICE (Esper's scheduled message) needs in `schedule_args`
+/// besides the date-times every schedule needs.
+const SCHEDULED_MESSAGE_FIELDS: [&str; 2] = ["name", "time_type"];
 
 /// Shortest and longest time a command may take before it ends in `Command TimeOut`.
 pub const MIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2 * 60);
@@ -245,6 +254,9 @@ fn check(errors: &mut FieldErrors, field: &str, value: &Value, rule: Rule) {
         Rule::Ipv4 => value
             .as_str()
             .is_some_and(|s| s.parse::<std::net::Ipv4Addr>().is_ok()),
+        Rule::Url(max) => value
+            .as_str()
+            .is_some_and(|s| s.chars().count() <= max && is_web_url(s)),
     };
     if !ok {
         errors.add(path, describe(rule));
@@ -263,7 +275,19 @@ fn describe(rule: Rule) -> String {
         Rule::TimeZone => "must be a time-zone name such as Europe/Berlin".into(),
         Rule::Locale => "must be a locale such as en_US or sr_Latn_RS".into(),
         Rule::Ipv4 => "must be an IPv4 address".into(),
+        Rule::Url(max) => format!(
+            "must be an http or https URL such as https://example.com/policy.json, of at most {max} characters"
+        ),
     }
+}
+
+/// An absolute `http`/`https` URL with a host, with no blank or control character anywhere
+/// (the parser would quietly trim or encode them).
+fn is_web_url(s: &str) -> bool {
+    !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(s).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
 }
 
 fn is_time_zone(s: &str) -> bool {
@@ -321,6 +345,39 @@ pub fn validate_command(command: &str, args: Option<&Map<String, Value>>) -> Res
             "UNINSTALL requires package_name (or app_version)",
         );
     }
+    let dhcp = args.get("dhcp_enabled").and_then(Value::as_bool);
+    if command == "SET_STATIC_IP" && dhcp != Some(true) {
+        for field in STATIC_IP_FIELDS.iter().filter(|f| !given(f)) {
+            errors.add(
+                format!("command_args.{field}"),
+                "SET_STATIC_IP requires it unless dhcp_enabled is true",
+            );
+        }
+    }
+    errors.finish()
+}
+
+/// Checks what a command asks of a WINDOW or RECURRING schedule beyond the schedule's own
+/// rules: a scheduled NOTIFY_DEVICE needs a `name` and a `time_type` in `schedule_args`.
+pub fn validate_scheduled(
+    command: &str,
+    schedule_args: Option<&Map<String, Value>>,
+) -> Result<(), Invalid> {
+    let mut errors = FieldErrors::new();
+    if command == "NOTIFY_DEVICE" {
+        for field in SCHEDULED_MESSAGE_FIELDS {
+            let value = schedule_args.and_then(|a| a.get(field));
+            let path = format!("schedule_args.{field}");
+            match value.and_then(Value::as_str) {
+                Some(text) if !text.trim().is_empty() => {}
+                Some(_) => errors.add(path, "must not be blank"),
+                None if value.is_some_and(|v| !v.is_null()) => {
+                    errors.add(path, "must be a string");
+                }
+                None => errors.add(path, "a scheduled NOTIFY_DEVICE requires it"),
+            }
+        }
+    }
     errors.finish()
 }
 
@@ -343,15 +400,61 @@ mod tests {
         );
     }
 
+    /// The 37 names of Esper's V0DeviceCommandEnum, in the order the Commands V2 reference
+    /// lists them.
+    const ESPER_COMMANDS: [&str; 37] = [
+        "ADD_TO_WHITELIST",
+        "ADD_WIFI_AP",
+        "CLEAR_APP_DATA",
+        "INSTALL",
+        "LOCK",
+        "REBOOT",
+        "REMOVE_FROM_WHITELIST",
+        "REMOVE_WIFI_AP",
+        "SET_APP_PERMISSION",
+        "SET_APP_STATE",
+        "SET_BLUETOOTH_STATE",
+        "SET_BRIGHTNESS_SCALE",
+        "SET_DEVICE_LOCKDOWN_STATE",
+        "SET_GPS_STATE",
+        "SET_KIOSK_APP",
+        "SET_NEW_POLICY",
+        "SET_ROTATION_STATE",
+        "SET_SCREEN_OFF_TIMEOUT",
+        "SET_STREAM_VOLUME",
+        "SET_TIMEZONE",
+        "SET_WIFI_STATE",
+        "UNINSTALL",
+        "UPDATE_DEVICE_CONFIG",
+        "UPDATE_HEARTBEAT",
+        "UPDATE_LATEST_DPC",
+        "WIPE",
+        "RESET_LOCKSCREEN_PASSWORD",
+        "UPDATE_BLUEPRINT",
+        "CAPTURE_SCREENSHOT",
+        "NOTIFY_DEVICE",
+        "SET_DEVICE_LANGUAGE",
+        "SET_ETHERNET_SETTINGS",
+        "SET_STATIC_IP",
+        "BEEP_DEVICE",
+        "SET_APP_NOTIFICATIONS",
+        "USE_ONLY_SAVED_WIFI_AP",
+        "CONVERGE",
+    ];
+
     #[test]
-    fn the_catalog_has_every_command_once() {
+    fn the_catalog_is_esper_s_37_commands_and_steward_s_two() {
         let names: Vec<&str> = command_names().collect();
-        // Esper's 37 and Steward's RUN_CUSTOM_ACTION and PUSH_CONTENT.
-        assert_eq!(names.len(), 39);
         let mut sorted = names.clone();
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted, names, "sorted and unique");
+        let mut expected: Vec<&str> = ESPER_COMMANDS
+            .into_iter()
+            .chain(["RUN_CUSTOM_ACTION", "PUSH_CONTENT"])
+            .collect();
+        expected.sort();
+        assert_eq!(names, expected);
     }
 
     #[test]
@@ -396,6 +499,23 @@ mod tests {
             (
                 "SET_STATIC_IP",
                 json!({"interface": "eth0", "dhcp_enabled": false, "static_ip": "10.0.0.5", "primary_dns": "10.0.0.1", "subnet_mask": "255.255.255.0", "gateway": "10.0.0.1"}),
+            ),
+            // DHCP: the address comes from the network, nothing static is needed.
+            (
+                "SET_STATIC_IP",
+                json!({"interface": "eth0", "dhcp_enabled": true}),
+            ),
+            (
+                "SET_STATIC_IP",
+                json!({"interface": "eth0", "dhcp_enabled": true, "static_ip": null, "gateway": null}),
+            ),
+            (
+                "SET_NEW_POLICY",
+                json!({"policy_url": "https://mdm.example.com/policies/7.json"}),
+            ),
+            (
+                "SET_NEW_POLICY",
+                json!({"policy_url": "http://10.0.0.2:8080/p?v=2"}),
             ),
         ] {
             assert!(
@@ -462,5 +582,110 @@ mod tests {
         );
         let err = validate_command("MAKE_COFFEE", None).unwrap_err();
         assert_eq!(err.0[0].0, "command");
+    }
+
+    /// The fields an error names, sorted.
+    fn named(result: Result<(), Invalid>) -> Vec<String> {
+        let mut fields: Vec<String> = result
+            .err()
+            .map(|e| e.0.into_iter().map(|(f, _)| f).collect())
+            .unwrap_or_default();
+        fields.sort();
+        fields
+    }
+
+    #[test]
+    fn a_static_ip_needs_its_addresses_unless_dhcp_gives_them() {
+        let check = |a: Value| named(validate_command("SET_STATIC_IP", Some(&args(a))));
+        let all_static = [
+            "command_args.gateway",
+            "command_args.primary_dns",
+            "command_args.static_ip",
+            "command_args.subnet_mask",
+        ];
+        assert_eq!(
+            check(json!({"interface": "eth0", "dhcp_enabled": false})),
+            all_static
+        );
+        assert_eq!(
+            check(
+                json!({"interface": "eth0", "dhcp_enabled": false, "static_ip": "10.0.0.5",
+                         "primary_dns": "10.0.0.1", "subnet_mask": "255.255.255.0"})
+            ),
+            ["command_args.gateway"]
+        );
+        // Without dhcp_enabled both it and the addresses are missing.
+        let mut expected = vec!["command_args.dhcp_enabled"];
+        expected.extend(all_static);
+        expected.sort();
+        assert_eq!(check(json!({"interface": "eth0"})), expected);
+        // With DHCP, what is given is still checked.
+        assert_eq!(
+            check(json!({"interface": "eth0", "dhcp_enabled": true, "gateway": "10.0.0.300"})),
+            ["command_args.gateway"]
+        );
+        assert_eq!(
+            check(json!({"dhcp_enabled": true})),
+            ["command_args.interface"]
+        );
+        let err = validate_command(
+            "SET_STATIC_IP",
+            Some(&args(json!({"interface": "eth0", "dhcp_enabled": false}))),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("unless dhcp_enabled is true"), "{err}");
+    }
+
+    #[test]
+    fn a_policy_url_must_be_a_web_url() {
+        for bad in [
+            json!("policy.json"),
+            json!("mdm.example.com/policy"),
+            json!("ftp://mdm.example.com/policy"),
+            json!("file:///etc/policy.json"),
+            json!("https://"),
+            json!(" https://mdm.example.com/p"),
+            json!("https://mdm.example.com/p q"),
+            json!(format!("https://example.com/{}", "p".repeat(2048))),
+            json!(7),
+        ] {
+            fails_on("SET_NEW_POLICY", json!({"policy_url": bad}), "policy_url");
+        }
+        let err = validate_command("SET_NEW_POLICY", Some(&args(json!({"policy_url": "x"}))))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http or https URL"), "{err}");
+        fails_on("SET_NEW_POLICY", json!({}), "policy_url");
+    }
+
+    #[test]
+    fn a_scheduled_message_needs_a_name_and_a_time_type() {
+        let message = json!({"title": "Closing", "message": "at 6", "url": "https://example.com"});
+        assert!(validate_command("NOTIFY_DEVICE", Some(&args(message))).is_ok());
+        let schedule = |a: Value| named(validate_scheduled("NOTIFY_DEVICE", a.as_object()));
+        let dates = json!({"start_datetime": "2030-01-01T09:00:00Z",
+                           "end_datetime": "2030-01-01T17:00:00Z"});
+        assert_eq!(
+            schedule(dates.clone()),
+            ["schedule_args.name", "schedule_args.time_type"]
+        );
+        assert_eq!(
+            schedule(Value::Null),
+            ["schedule_args.name", "schedule_args.time_type"]
+        );
+        let mut full = dates.clone();
+        full["name"] = json!("closing time");
+        full["time_type"] = json!("device");
+        assert!(schedule(full.clone()).is_empty());
+        let mut blank = full.clone();
+        blank["name"] = json!("  ");
+        blank["time_type"] = json!(1);
+        assert_eq!(
+            schedule(blank),
+            ["schedule_args.name", "schedule_args.time_type"]
+        );
+        // Other commands keep only the schedule's own rules.
+        assert!(validate_scheduled("REBOOT", dates.as_object()).is_ok());
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 use steward_core::command_state::CommandState;
-use steward_core::commands::validate_command;
+use steward_core::commands::{validate_command, validate_scheduled};
 use steward_core::{FieldErrors, Invalid};
 use steward_proto::Page;
 use steward_proto::command::{StateTotal, V0CommandRequest, V0CommandRequestBody, V0CommandStatus};
@@ -258,6 +258,14 @@ fn new_command(body: V0CommandRequestBody) -> Result<NewCommand, Invalid> {
             None
         }
     };
+    if matches!(
+        schedule,
+        Some(ScheduleKind::Window | ScheduleKind::Recurring)
+    ) && let Some(command) = &command
+        && let Err(err) = validate_scheduled(command, schedule_args.as_ref())
+    {
+        e.extend(err);
+    }
     // The date-times come back in every answer, where clients parse them as plain ISO 8601
     // (esperclient uses dateutil): a bracketed time-zone annotation, which the schedule's own
     // parser would take, is refused here.

@@ -486,6 +486,31 @@ async fn v2_requests_are_checked_field_by_field() {
                 json!({"command_type": "DYNAMIC", "command": "LOCK"}),
                 "devices",
             ),
+            // A scheduled message needs its name and time type.
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "NOTIFY_DEVICE",
+                    "command_args": {"title": "Hi", "message": "Closing"}, "schedule": "WINDOW",
+                    "schedule_args": {"start_datetime": "2030-01-01T09:00:00Z", "end_datetime": "2030-01-01T17:00:00Z",
+                                      "time_type": "console"}}),
+                "schedule_args.name",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "NOTIFY_DEVICE",
+                    "command_args": {"title": "Hi", "message": "Closing"}, "schedule": "RECURRING",
+                    "schedule_args": {"start_datetime": "2030-01-01T09:00:00Z", "end_datetime": "2030-01-01T17:00:00Z",
+                                      "name": "closing"}}),
+                "schedule_args.time_type",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "SET_STATIC_IP",
+                    "command_args": {"interface": "eth0", "dhcp_enabled": false, "static_ip": "10.0.0.5"}}),
+                "command_args.gateway",
+            ),
+            (
+                json!({"command_type": "DEVICE", "devices": [a], "command": "SET_NEW_POLICY",
+                    "command_args": {"policy_url": "policy.json"}}),
+                "command_args.policy_url",
+            ),
         ];
         for (body, field) in cases {
             let (status, err) = post(&s, &path, body.clone()).await;
@@ -530,6 +555,24 @@ async fn v2_requests_are_checked_field_by_field() {
         let (status, _) = get(&s, &format!("{path}{}/status/", Uuid::new_v4())).await;
         assert_eq!(status, 404);
 
+        // Accepted: DHCP without static fields, a policy by URL, a message scheduled in full.
+        for body in [
+            json!({"command_type": "DEVICE", "devices": [a], "device_type": "all", "command": "SET_STATIC_IP",
+                   "command_args": {"interface": "eth0", "dhcp_enabled": true}}),
+            json!({"command_type": "DEVICE", "devices": [a], "device_type": "all", "command": "SET_NEW_POLICY",
+                   "command_args": {"policy_url": "https://mdm.example.com/policies/7.json"}}),
+            json!({"command_type": "DEVICE", "devices": [a], "device_type": "all", "command": "NOTIFY_DEVICE",
+                   "command_args": {"title": "Hi", "message": "Closing"}, "schedule": "WINDOW",
+                   "schedule_args": {"name": "closing", "time_type": "device",
+                                     "start_datetime": "2030-01-01T09:00:00Z", "end_datetime": "2030-01-01T17:00:00Z"}}),
+        ] {
+            let (status, made) = post(&s, &path, body.clone()).await;
+            assert_eq!(status, 201, "{body} → {made}");
+            let rid = made["id"].as_str().unwrap();
+            let (status, _) = post(&s, &format!("{path}{rid}/cancel/"), json!({})).await;
+            assert_eq!(status, 200);
+        }
+
         // The list's filters take only their values (in any case), else a 400 naming them.
         let (status, made) = post(
             &s,
@@ -539,8 +582,9 @@ async fn v2_requests_are_checked_field_by_field() {
         .await;
         assert_eq!(status, 201, "{made}");
         for (query, count) in [
-            ("command_type=DEVICE&device_type=all", 1),
-            ("command_type=device&device_type=ALL", 1),
+            ("command_type=DEVICE&device_type=all&command=LOCK", 1),
+            ("command_type=device&device_type=ALL&command=LOCK", 1),
+            ("command_type=DEVICE", 4),
             ("command_type=GROUP", 0),
             ("device_type=active", 0),
         ] {
