@@ -33,8 +33,9 @@ use uuid::Uuid;
 
 pub use journal::{Entry, Journal, journal_file};
 
-/// Every command of the catalog (the server checks names and arguments before sending).
-pub const CATALOG: [&str; 37] = [
+/// Every command the server may send, sorted: Esper's 37 and Steward's `PUSH_CONTENT` and
+/// `RUN_CUSTOM_ACTION` (the server checks names and arguments before sending).
+pub const CATALOG: [&str; 39] = [
     "ADD_TO_WHITELIST",
     "ADD_WIFI_AP",
     "BEEP_DEVICE",
@@ -44,6 +45,7 @@ pub const CATALOG: [&str; 37] = [
     "INSTALL",
     "LOCK",
     "NOTIFY_DEVICE",
+    "PUSH_CONTENT",
     "REBOOT",
     "REMOVE_FROM_WHITELIST",
     "REMOVE_WIFI_AP",
@@ -72,6 +74,7 @@ pub const CATALOG: [&str; 37] = [
     "UPDATE_HEARTBEAT",
     "UPDATE_LATEST_DPC",
     "USE_ONLY_SAVED_WIFI_AP",
+    "WIPE",
 ];
 
 /// Commands a Linux device carries out itself (others need a hook).
@@ -573,6 +576,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn the_catalog_is_sorted_and_holds_every_linux_builtin() {
+        let mut sorted = CATALOG.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, CATALOG);
+        for name in LINUX_BUILTINS {
+            assert!(CATALOG.contains(&name), "{name}");
+        }
+    }
 
     /// Counts runs; `SLOW` takes 300 ms, `STUCK` never ends, `FAIL` fails.
     #[derive(Default)]

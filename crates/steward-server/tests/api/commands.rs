@@ -99,6 +99,13 @@ impl Scripted {
     }
 }
 
+/// The agent knows every command the server accepts, and no other.
+#[test]
+fn the_agent_s_catalog_is_the_server_s() {
+    let server: Vec<&str> = steward_core::commands::command_names().collect();
+    assert_eq!(server, steward_agent::commands::CATALOG);
+}
+
 pub(crate) fn settings() -> ServerSettings {
     ServerSettings {
         commands: CommandSettings {
