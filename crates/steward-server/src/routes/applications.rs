@@ -396,11 +396,11 @@ async fn upload_application(
         ..Limits::default()
     };
     let path = received.path.to_path_buf();
-    let meta: PackageMeta =
-        tokio::task::spawn_blocking(move || steward_packages::inspect(&path, &limits))
-            .await
-            .map_err(|e| ApiError::Internal(format!("the inspector failed: {e}")))?
-            .map_err(inspect_error)?;
+    let meta: PackageMeta = state
+        .inspections
+        .run(move || steward_packages::inspect(&path, &limits))
+        .await?
+        .map_err(inspect_error)?;
     let folder = format!("apps/{eid}/{}", Uuid::now_v7());
     let file_name = safe_file_name(&received.file_name, meta.kind);
     let blob_key = format!("{folder}/{file_name}");
