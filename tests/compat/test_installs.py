@@ -120,3 +120,40 @@ def test_cli_installs_list(own_fleet, server, tmp_path):
     assert "Total Number of Installs: 1" in table and "com.example.pos" in table, table
     none = cli.run("installs", "list", "--device", "sim-1", "--package", "com.example.kiosk").stdout
     assert "Total Number of Installs: 0" in none, none
+
+
+def test_version_devices_show_the_device_that_has_it(own_fleet, server, tmp_path):
+    """A version installed on a simulated device: esperclient ApplicationApi.get_install_devices
+    lists it with its group (search covers the group's name), installed_count counts it, and
+    espercli `version devices` shows it (catalog §2.5, §4 InstallDevices, §6.3)."""
+    fleet = own_fleet
+    device = fleet.devices["sim-0"]
+    api = esperclient.ApplicationApi(fleet.sdk)
+    application = api.upload(fleet.enterprise, str(PACKAGES / "scanner-5.0.apk")).application
+    version = application.versions[0].id
+    assert api.get_install_devices(version, application.id, fleet.enterprise).count == 0
+    esperclient.DeviceGroupApi(fleet.sdk).create_group(
+        fleet.enterprise, esperclient.DeviceGroupUpdate(name="Checkout", device_ids=[device.id]),
+    )
+    v2_command(fleet, device, "INSTALL", app_version=version)
+
+    found = wait_for(
+        lambda: api.get_install_devices(version, application.id, fleet.enterprise),
+        lambda page: page.count == 1, "the version's devices list the device",
+    )
+    row = found.results[0]
+    assert (row.id, row.device_name, row.alias_name, row.group_name) == (device.id, "sim-0", None, "Checkout")
+    assert api.get_install_devices(version, application.id, fleet.enterprise, search="checkout").count == 1
+    assert api.get_install_devices(version, application.id, fleet.enterprise, search="sim-1").count == 0
+    assert api.get_app_version(version, application.id, fleet.enterprise).installed_count == 1
+    assert api.get_app_versions(application.id, fleet.enterprise).results[0].installed_count == 1
+
+    cli = Cli(server, tmp_path)
+    cli.preconfigure(fleet.tenant.key, fleet.tenant.id)
+    table = cli.run("version", "devices", version, "--app", application.id).stdout
+    assert "Total Number of Devices: 1" in table, table
+    assert "sim-0" in table and "Checkout" in table and device.id in table, table
+    rows = cli.json("version", "devices", version, "--app", application.id)
+    assert rows == [{"id": device.id, "device_name": "sim-0", "alias_name": None, "group_name": "Checkout"}], rows
+    none = cli.run("version", "devices", version, "--app", application.id, "--search", "nowhere").stdout
+    assert "Total Number of Devices: 0" in none, none

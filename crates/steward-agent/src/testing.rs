@@ -7,18 +7,32 @@
 use std::path::Path;
 
 /// Whether dpkg and dpkg-deb are installed; says so loudly when not, so that a skipped
-/// package test is seen.
+/// package test is seen. Under CI (`CI` set) their absence is a failure, since CI must run
+/// every test.
 pub fn have_dpkg() -> bool {
-    let found = ["dpkg", "dpkg-deb"].iter().all(|tool| {
-        std::process::Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok()
-    });
-    if !found {
-        eprintln!("!!!!!!!! dpkg is not installed: skipping a package install test !!!!!!!!");
+    let missing: Vec<&str> = ["dpkg", "dpkg-deb"]
+        .into_iter()
+        .filter(|tool| {
+            !std::process::Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|out| out.status.success())
+        })
+        .collect();
+    dpkg_found(&missing, std::env::var_os("CI").is_some())
+}
+
+/// Whether nothing is `missing`; under CI, a panic when something is.
+fn dpkg_found(missing: &[&str], ci: bool) -> bool {
+    if missing.is_empty() {
+        return true;
     }
-    found
+    let what = missing.join(" and ");
+    if ci {
+        panic!("cannot run a package install test: {what} not installed; CI must run it");
+    }
+    eprintln!("\n!!!!!!!! SKIPPING a package install test: {what} not installed !!!!!!!!\n");
+    false
 }
 
 /// A package built with dpkg-deb in `dir`: one file, `/opt/{name}/version`, holding the
@@ -66,4 +80,23 @@ pub fn dpkg_sandbox(root: &Path) {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
     std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dpkg_found;
+
+    #[test]
+    fn missing_dpkg_skips_loudly_but_fails_under_ci() {
+        assert!(dpkg_found(&[], true));
+        assert!(dpkg_found(&[], false));
+        assert!(!dpkg_found(&["dpkg"], false));
+        let failed = std::panic::catch_unwind(|| dpkg_found(&["dpkg", "dpkg-deb"], true));
+        let message = failed.expect_err("a failure under CI");
+        let text = message
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        assert!(text.contains("dpkg and dpkg-deb not installed"), "{text}");
+    }
 }

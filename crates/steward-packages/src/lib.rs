@@ -232,5 +232,7 @@ fn describe_start(start: &[u8]) -> String {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

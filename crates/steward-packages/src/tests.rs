@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::testing::{ZipBuilder, zip_bomb, zip_of};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,103 +19,6 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-/// A zip of `entries` (name, bytes), stored.
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
-        for (name, bytes) in entries {
-            w.add(name, bytes);
-        }
-        w.finish();
-    }
-    out.into_inner()
-}
-
-/// A minimal stored-zip writer for hostile test inputs, whose declared sizes can lie.
-struct ZipWriterLite<'a> {
-    out: &'a mut std::io::Cursor<Vec<u8>>,
-    central: Vec<u8>,
-    count: u16,
-    declared: Option<u32>,
-}
-
-impl<'a> ZipWriterLite<'a> {
-    fn new(out: &'a mut std::io::Cursor<Vec<u8>>) -> Self {
-        Self {
-            out,
-            central: Vec::new(),
-            count: 0,
-            declared: None,
-        }
-    }
-
-    fn add(&mut self, name: &str, bytes: &[u8]) {
-        self.add_with(name, bytes, 0, crc32(bytes), bytes.len() as u32);
-    }
-
-    /// Deflates `bytes`; the directory declares `declared` (or the truth) as their size.
-    fn add_deflated(&mut self, name: &str, bytes: &[u8]) {
-        let mut encoder =
-            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(bytes).unwrap();
-        let compressed = encoder.finish().unwrap();
-        self.add_with(name, &compressed, 8, crc32(bytes), bytes.len() as u32);
-    }
-
-    fn add_with(&mut self, name: &str, data: &[u8], method: u16, crc: u32, real: u32) {
-        let offset = self.out.get_ref().len() as u32;
-        let size = data.len() as u32;
-        let declared = self.declared.unwrap_or(real);
-        let mut local = Vec::new();
-        local.extend(0x04034b50u32.to_le_bytes());
-        local.extend([20, 0, 0, 0]);
-        local.extend(method.to_le_bytes());
-        local.extend([0, 0, 0, 0]);
-        local.extend(crc.to_le_bytes());
-        local.extend(size.to_le_bytes());
-        local.extend(declared.to_le_bytes());
-        local.extend((name.len() as u16).to_le_bytes());
-        local.extend([0, 0]);
-        local.extend(name.as_bytes());
-        self.out.write_all(&local).unwrap();
-        self.out.write_all(data).unwrap();
-        self.central.extend(0x02014b50u32.to_le_bytes());
-        self.central.extend([20, 0, 20, 0, 0, 0]);
-        self.central.extend(method.to_le_bytes());
-        self.central.extend([0, 0, 0, 0]);
-        self.central.extend(crc.to_le_bytes());
-        self.central.extend(size.to_le_bytes());
-        self.central.extend(declared.to_le_bytes());
-        self.central.extend((name.len() as u16).to_le_bytes());
-        self.central.extend([0u8; 12]);
-        self.central.extend(offset.to_le_bytes());
-        self.central.extend(name.as_bytes());
-        self.count += 1;
-    }
-
-    fn finish(self) {
-        let start = self.out.get_ref().len() as u32;
-        let len = self.central.len() as u32;
-        self.out.write_all(&self.central).unwrap();
-        let mut end = Vec::new();
-        end.extend(0x06054b50u32.to_le_bytes());
-        end.extend([0, 0, 0, 0]);
-        end.extend(self.count.to_le_bytes());
-        end.extend(self.count.to_le_bytes());
-        end.extend(len.to_le_bytes());
-        end.extend(start.to_le_bytes());
-        end.extend([0, 0]);
-        self.out.write_all(&end).unwrap();
-    }
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = flate2::Crc::new();
-    crc.update(bytes);
-    crc.sum()
 }
 
 fn refused(path: &Path) -> String {
@@ -234,18 +138,7 @@ fn hostile_files_are_refused_with_a_reason() {
     assert!(refused(&write(d, "traversal.apk", &traversal)).contains("path traversal"));
 
     // A bomb: entries declaring far more than they hold.
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
-        w.declared = Some(u32::MAX);
-        for i in 0..3 {
-            w.add(&format!("res/raw/blob{i}"), b"tiny");
-        }
-        w.declared = None;
-        w.add("AndroidManifest.xml", b"x");
-        w.finish();
-    }
-    let bomb = write(d, "bomb.apk", out.get_ref());
+    let bomb = write(d, "bomb.apk", &zip_bomb());
     let limits = Limits {
         max_uncompressed_bytes: 1024 * 1024 * 1024,
         ..Limits::default()
@@ -254,14 +147,13 @@ fn hostile_files_are_refused_with_a_reason() {
     assert!(err.contains("zip bomb"), "{err}");
 
     // A huge manifest.
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
+    let out = {
+        let mut w = ZipBuilder::new();
         w.declared = Some(64 * 1024 * 1024);
         w.add("AndroidManifest.xml", b"x");
-        w.finish();
-    }
-    let huge = write(d, "huge.apk", out.get_ref());
+        w.finish()
+    };
+    let huge = write(d, "huge.apk", &out);
     assert!(refused(&huge).contains("manifest is larger"));
 
     // Too many entries.
@@ -454,15 +346,14 @@ fn lying_archives_are_bounded() {
     let d = dir.path();
 
     // A manifest that declares 100 bytes and inflates to 64 MiB: cut off at the limit.
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
+    let out = {
+        let mut w = ZipBuilder::new();
         w.declared = Some(100);
         w.add_deflated("AndroidManifest.xml", &vec![0u8; 64 * 1024 * 1024]);
-        w.finish();
-    }
-    assert!(out.get_ref().len() < 200 * 1024);
-    let reason = refused(&write(d, "inflating.apk", out.get_ref()));
+        w.finish()
+    };
+    assert!(out.len() < 200 * 1024);
+    let reason = refused(&write(d, "inflating.apk", &out));
     assert!(
         reason.contains("AndroidManifest.xml: File is larger than its declared"),
         "{reason}"
@@ -472,36 +363,33 @@ fn lying_archives_are_bounded() {
         max_manifest_bytes: 1024,
         ..Limits::default()
     };
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
+    let out = {
+        let mut w = ZipBuilder::new();
         w.add_deflated("AndroidManifest.xml", &[0u8; 1025]);
-        w.finish();
-    }
-    let err = inspect(&write(d, "big-manifest.apk", out.get_ref()), &limits).unwrap_err();
+        w.finish()
+    };
+    let err = inspect(&write(d, "big-manifest.apk", &out), &limits).unwrap_err();
     assert_eq!(err.to_string(), "the APK's manifest is larger than 1 KiB");
 
     // A lying resource table.
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
+    let out = {
+        let mut w = ZipBuilder::new();
         w.add("AndroidManifest.xml", &real_manifest());
         w.declared = Some(100);
         w.add_deflated("resources.arsc", &vec![0u8; 8 * 1024 * 1024]);
-        w.finish();
-    }
-    let reason = refused(&write(d, "arsc.apk", out.get_ref()));
+        w.finish()
+    };
+    let reason = refused(&write(d, "arsc.apk", &out));
     assert!(reason.contains("resources.arsc"), "{reason}");
 
     // An honest but enormous resource table is left out: only references stay unresolved.
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = ZipWriterLite::new(&mut out);
+    let out = {
+        let mut w = ZipBuilder::new();
         w.add("AndroidManifest.xml", &real_manifest());
         w.add_deflated("resources.arsc", &vec![0u8; 129 * 1024 * 1024]);
-        w.finish();
-    }
-    let meta = inspect(&write(d, "big-arsc.apk", out.get_ref()), &Limits::default()).unwrap();
+        w.finish()
+    };
+    let meta = inspect(&write(d, "big-arsc.apk", &out), &Limits::default()).unwrap();
     assert_eq!(meta.package_name, "com.example.signage");
     assert_eq!(meta.label, None, "an unresolved reference is no label");
 

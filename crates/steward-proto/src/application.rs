@@ -98,7 +98,8 @@ pub struct AppVersion {
     pub architecture: Option<String>,
 }
 
-/// PATCH of a version.
+/// PATCH of a version. Other fields (the read-only ones of AppVersion, unknown names) are
+/// ignored, as Esper (Django REST framework) ignores them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AppVersionPatch {
     pub release_name: Option<String>,
@@ -107,6 +108,17 @@ pub struct AppVersionPatch {
     pub approval_status: Option<String>,
     pub is_enabled: Option<bool>,
     pub is_default: Option<bool>,
+    /// Esper's spec lets a PATCH set these; Steward reads them from the package, so they are
+    /// accepted only with the value they already have (a version read and sent back) and
+    /// otherwise refused, naming the field. A string or a number.
+    #[schema(value_type = Option<String>)]
+    pub version_code: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>)]
+    pub build_number: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>)]
+    pub min_sdk_version: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>)]
+    pub target_sdk_version: Option<serde_json::Value>,
 }
 
 /// A device with a version installed.

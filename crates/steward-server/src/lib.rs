@@ -10,6 +10,7 @@ pub mod compat;
 mod error;
 pub mod gateway;
 mod http;
+mod inspections;
 mod openapi;
 mod routes;
 mod serve;

@@ -100,6 +100,8 @@ pub struct FileSettings {
     pub download_ttl: Duration,
     /// Where uploads are written while they arrive (the system's temporary folder if unset).
     pub upload_dir: Option<PathBuf>,
+    /// Package inspections that may run at once (each may hold up to about 132 MiB).
+    pub max_inspections: usize,
 }
 
 impl Default for FileSettings {
@@ -109,6 +111,7 @@ impl Default for FileSettings {
             max_content_bytes: 2 * 1024 * 1024 * 1024,
             download_ttl: Duration::from_secs(3600),
             upload_dir: None,
+            max_inspections: crate::inspections::default_max_inspections(),
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::gateway::dispatch::{DispatchReceiver, Dispatcher};
 use crate::gateway::registry::Registry;
 use crate::gateway::writer::{ReportQueue, report_queue};
 use crate::http::ratelimit::KeyLimiter;
+use crate::inspections::Inspections;
 use crate::settings::ServerSettings;
 use steward_store::reports::DeviceReport;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub blobs: Blobs,
     /// Signs download URLs; its key is read from the database on first use.
     signer: Arc<tokio::sync::OnceCell<UrlSigner>>,
+    /// Turns for package inspections (`files.max_inspections` at once).
+    pub(crate) inspections: Inspections,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
         let limiter = KeyLimiter::new(settings.rate_limit).map(Arc::new);
         let (reports, receiver) = report_queue();
         let (dispatcher, dispatch_receiver) = Dispatcher::new();
+        let inspections = Inspections::new(settings.files.max_inspections);
         Self {
             store,
             settings: Arc::new(settings),
@@ -57,6 +61,7 @@ impl AppState {
             listening: Arc::default(),
             blobs,
             signer: Arc::default(),
+            inspections,
         }
     }
 

@@ -1,7 +1,7 @@
 //! An enterprise's applications and their uploaded versions (APK or .deb files kept in blob
 //! storage under `blob_key`).
 
-use sea_query::{Cond, Expr, ExprTrait, Func, Iden, Order, Query};
+use sea_query::{Alias, Cond, Expr, ExprTrait, Func, Iden, Order, Query};
 use steward_core::Invalid;
 use steward_core::pagination::PageRequest;
 use time::OffsetDateTime;
@@ -106,8 +106,16 @@ enum Devices {
     Table,
     Id,
     EnterpriseId,
+    GroupId,
     DeviceName,
     AliasName,
+}
+
+#[derive(Iden, Clone, Copy)]
+enum DeviceGroups {
+    Table,
+    Id,
+    Name,
 }
 
 /// An application: one package name in one enterprise.
@@ -234,6 +242,8 @@ pub struct InstallDevice {
     pub id: Uuid,
     pub device_name: String,
     pub alias_name: Option<String>,
+    /// The name of the device's group, if it is in one.
+    pub group_name: Option<String>,
 }
 
 fn date_range<C: Iden + Copy + 'static>(
@@ -740,8 +750,8 @@ impl Store {
         .await
     }
 
-    /// The devices that have `version` installed; `search` matches part of a device's name or
-    /// alias.
+    /// The devices that have `version` installed, with their group's name; `search` matches
+    /// part of a device's name, its alias or its group's name.
     pub async fn install_devices(
         &self,
         enterprise_id: Uuid,
@@ -756,19 +766,12 @@ impl Store {
             .await?;
         let mut cond = installed_cond(enterprise_id, &app.package_name, &version);
         if let Some(s) = search {
+            let like = |column: Expr| Expr::expr(Func::lower(column)).like(contains_pattern(s));
             cond = cond.add(
                 Cond::any()
-                    .add(
-                        Expr::expr(Func::lower(Expr::col((
-                            Devices::Table,
-                            Devices::DeviceName,
-                        ))))
-                        .like(contains_pattern(s)),
-                    )
-                    .add(
-                        Expr::expr(Func::lower(Expr::col((Devices::Table, Devices::AliasName))))
-                            .like(contains_pattern(s)),
-                    ),
+                    .add(like(Expr::col((Devices::Table, Devices::DeviceName))))
+                    .add(like(Expr::col((Devices::Table, Devices::AliasName))))
+                    .add(like(Expr::col((DeviceGroups::Table, DeviceGroups::Name)))),
             );
         }
         let mut base = Query::select();
@@ -777,6 +780,11 @@ impl Store {
                 Devices::Table,
                 Expr::col((Devices::Table, Devices::Id))
                     .equals((DeviceApps::Table, DeviceApps::DeviceId)),
+            )
+            .left_join(
+                DeviceGroups::Table,
+                Expr::col((DeviceGroups::Table, DeviceGroups::Id))
+                    .equals((Devices::Table, Devices::GroupId)),
             )
             .cond_where(cond);
         let total = self
@@ -795,6 +803,10 @@ impl Store {
                         (Devices::Table, Devices::DeviceName),
                         (Devices::Table, Devices::AliasName),
                     ])
+                    .expr_as(
+                        Expr::col((DeviceGroups::Table, DeviceGroups::Name)),
+                        Alias::new("group_name"),
+                    )
                     .order_by((Devices::Table, Devices::DeviceName), Order::Asc)
                     .order_by((Devices::Table, Devices::Id), Order::Asc)
                     .limit(page.limit)

@@ -104,6 +104,13 @@ pub struct ServeArgs {
     /// Seconds a download URL in a response keeps working. Default: 3600.
     #[arg(long, env = "STEWARD_DOWNLOAD_URL_TTL")]
     pub download_url_ttl: Option<u64>,
+    /// Folder where uploads are written while they arrive. Default: the system's temporary
+    /// folder.
+    #[arg(long, env = "STEWARD_UPLOAD_DIR")]
+    pub upload_dir: Option<PathBuf>,
+    /// Package inspections that may run at once. Default: the CPU count, at most 4.
+    #[arg(long, env = "STEWARD_MAX_INSPECTIONS")]
+    pub max_inspections: Option<usize>,
     /// Log as JSON lines instead of text.
     #[arg(long, env = "STEWARD_LOG_JSON")]
     pub log_json: bool,
@@ -142,6 +149,8 @@ pub struct FileSettings {
     pub max_app_bytes: Option<u64>,
     pub max_content_bytes: Option<u64>,
     pub download_url_ttl: Option<u64>,
+    pub upload_dir: Option<PathBuf>,
+    pub max_inspections: Option<usize>,
 }
 
 /// The environment variable with per-command timeouts, `NAME=SECONDS` separated by commas.
@@ -414,8 +423,23 @@ fn file_settings(args: &ServeArgs, file: &FileSettings) -> anyhow::Result<Server
             .or(file.download_url_ttl)
             .map(Duration::from_secs)
             .unwrap_or(defaults.download_ttl),
-        upload_dir: None,
+        upload_dir: args.upload_dir.clone().or_else(|| file.upload_dir.clone()),
+        max_inspections: args
+            .max_inspections
+            .or(file.max_inspections)
+            .unwrap_or(defaults.max_inspections),
     };
+    anyhow::ensure!(
+        files.max_inspections > 0,
+        "--max-inspections must be at least 1"
+    );
+    if let Some(dir) = &files.upload_dir {
+        anyhow::ensure!(
+            dir.is_dir(),
+            "--upload-dir {} is not a folder",
+            dir.display()
+        );
+    }
     anyhow::ensure!(
         files.max_app_bytes > 0 && files.max_content_bytes > 0,
         "upload limits must be at least one byte"

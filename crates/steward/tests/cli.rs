@@ -363,3 +363,19 @@ async fn blob_storage_in_s3_is_set_up_from_the_standard_environment_and_checked_
     .unwrap();
     assert!(s3.keys().await.is_empty(), "the start-up check cleans up");
 }
+
+#[test]
+fn upload_settings_that_cannot_work_stop_the_server_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-folder");
+    let err = serve_fails(dir.path(), &["--upload-dir", missing.to_str().unwrap()]);
+    assert!(
+        err.contains("--upload-dir") && err.contains("is not a folder"),
+        "{err}"
+    );
+    let err = serve_fails(dir.path(), &["--max-inspections", "0"]);
+    assert!(
+        err.contains("--max-inspections must be at least 1"),
+        "{err}"
+    );
+}

@@ -51,6 +51,24 @@ pub fn safe_name(name: &str) -> String {
     s.trim_start_matches('.').to_string()
 }
 
+/// The name a client gave its file, without any folder (`../../etc/passwd` is `passwd`), at
+/// most 255 characters; `upload` when nothing usable is left. A display name, never a path:
+/// paths and keys are made with [`safe_name`].
+pub fn client_file_name(given: Option<&str>) -> String {
+    given
+        .and_then(|n| n.rsplit(['/', '\\']).next())
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(255)
+                .collect::<String>()
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "upload".to_string())
+}
+
 /// Reads the multipart body until the field `field`, and streams it to a temporary file in
 /// `dir` (the system's temporary folder when `None`). Other fields are skipped; a body that is
 /// not multipart is a 415.
@@ -73,12 +91,7 @@ pub async fn receive_file(
         if part.name() != Some(field) {
             continue;
         }
-        let file_name = part
-            .file_name()
-            .and_then(|n| n.rsplit(['/', '\\']).next())
-            .filter(|n| !n.is_empty())
-            .map(|n| n.chars().take(255).collect::<String>())
-            .unwrap_or_else(|| "upload".to_string());
+        let file_name = client_file_name(part.file_name());
         let content_type = part.content_type().map(str::to_string);
         let temp = match dir {
             Some(d) => tempfile::Builder::new().prefix("upload-").tempfile_in(d),
@@ -125,7 +138,48 @@ pub async fn receive_file(
 
 #[cfg(test)]
 mod tests {
-    use super::human_bytes;
+    use super::{client_file_name, human_bytes, safe_name};
+
+    #[test]
+    fn client_names_lose_their_folders() {
+        assert_eq!(client_file_name(Some("../../etc/passwd")), "passwd");
+        assert_eq!(client_file_name(Some("..\\..\\boot.ini")), "boot.ini");
+        assert_eq!(client_file_name(Some("/abs/menu.txt")), "menu.txt");
+        assert_eq!(client_file_name(Some("menu\n.txt")), "menu.txt");
+        for nothing in [
+            None,
+            Some(""),
+            Some(".."),
+            Some("."),
+            Some("a/.."),
+            Some("dir/"),
+            Some("\n"),
+        ] {
+            assert_eq!(client_file_name(nothing), "upload", "{nothing:?}");
+        }
+        assert_eq!(
+            client_file_name(Some(&"é".repeat(300))).chars().count(),
+            255
+        );
+    }
+
+    #[test]
+    fn safe_names_stay_one_harmless_segment() {
+        assert_eq!(safe_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_name("..\\evil.apk"), "_evil.apk");
+        assert_eq!(safe_name(".."), "");
+        assert_eq!(safe_name(".hidden"), "hidden");
+        assert_eq!(safe_name("opening hours.txt"), "opening_hours.txt");
+        assert_eq!(safe_name("café.apk"), "caf_.apk");
+        assert_eq!(safe_name(&"a".repeat(300)).len(), 100);
+        for name in ["../../x", "..", "a/../b", "C:\\x", "%2e%2e%2fx", "x\0y"] {
+            let safe = safe_name(name);
+            assert!(
+                !safe.contains(['/', '\\', ':', '%', '\0']) && !safe.starts_with('.'),
+                "{name:?} -> {safe:?}"
+            );
+        }
+    }
 
     #[test]
     fn sizes_read_well() {

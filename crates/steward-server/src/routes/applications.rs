@@ -396,11 +396,11 @@ async fn upload_application(
         ..Limits::default()
     };
     let path = received.path.to_path_buf();
-    let meta: PackageMeta =
-        tokio::task::spawn_blocking(move || steward_packages::inspect(&path, &limits))
-            .await
-            .map_err(|e| ApiError::Internal(format!("the inspector failed: {e}")))?
-            .map_err(inspect_error)?;
+    let meta: PackageMeta = state
+        .inspections
+        .run(move || steward_packages::inspect(&path, &limits))
+        .await?
+        .map_err(inspect_error)?;
     let folder = format!("apps/{eid}/{}", Uuid::now_v7());
     let file_name = safe_file_name(&received.file_name, meta.kind);
     let blob_key = format!("{folder}/{file_name}");
@@ -643,6 +643,24 @@ async fn get_version(
     ))
 }
 
+/// Why a PATCH may not set a field read from the package to `sent`, or `None` when it is
+/// absent or the value the field already has.
+fn fixed_field_problem(sent: Option<&serde_json::Value>, current: Option<&str>) -> Option<String> {
+    let sent = sent?;
+    let text = match sent {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => return Some(format!("{other} is not a string or a number")),
+    };
+    if Some(text.as_str()) == current {
+        return None;
+    }
+    Some(format!(
+        "is read from the uploaded package ({}) and cannot be changed; upload another version instead",
+        current.unwrap_or("none")
+    ))
+}
+
 async fn change_version(
     state: &AppState,
     links: &Links,
@@ -651,7 +669,37 @@ async fn change_version(
     body: AppVersionPatch,
 ) -> ApiResult<AppVersion> {
     let eid = caller.enterprise(p.enterprise_id)?;
+    let current = state
+        .store
+        .app_version(eid, p.application_id, p.version_id)
+        .await?;
     let mut errors = steward_core::FieldErrors::default();
+    for (field, sent, now) in [
+        (
+            "version_code",
+            &body.version_code,
+            Some(version_code_of(&current)),
+        ),
+        (
+            "build_number",
+            &body.build_number,
+            short(current.version_name.clone(), 100),
+        ),
+        (
+            "min_sdk_version",
+            &body.min_sdk_version,
+            current.min_sdk_version.map(|n| n.to_string()),
+        ),
+        (
+            "target_sdk_version",
+            &body.target_sdk_version,
+            current.target_sdk_version.map(|n| n.to_string()),
+        ),
+    ] {
+        if let Some(problem) = fixed_field_problem(sent.as_ref(), now.as_deref()) {
+            errors.add(field, problem);
+        }
+    }
     errors.optional_text("release_name", body.release_name.as_deref(), 1, 255);
     errors.optional_text(
         "release_comments",
@@ -763,20 +811,22 @@ async fn install_device_page(
             id: d.id,
             device_name: d.device_name,
             alias_name: d.alias_name,
-            group_name: None,
+            // Esper's model wants 1 to 255 characters, or null.
+            group_name: short(d.group_name, 255),
         })
         .collect();
     Ok(links.page(page, count, results))
 }
 
-/// The devices that have this version installed.
+/// The devices that have this version installed, with their group's name.
 #[utoipa::path(
     get,
     path = "/enterprise/{enterprise_id}/application/{application_id}/version/{version_id}/installdevices/",
     tag = "Applications",
     operation_id = "get_install_devices",
     params(("enterprise_id" = Uuid, Path), ("application_id" = Uuid, Path), ("version_id" = Uuid, Path),
-           ("search" = Option<String>, Query), ("limit" = Option<u64>, Query), ("offset" = Option<u64>, Query)),
+           ("search" = Option<String>, Query, description = "Part of the device's name, alias or group name"),
+           ("limit" = Option<u64>, Query), ("offset" = Option<u64>, Query)),
     responses((status = 200, body = Page<InstallDevices>), (status = 404, body = steward_proto::ErrorBody)),
     security(("bearer" = []))
 )]
@@ -1012,7 +1062,8 @@ async fn delete_version_v1(
     tag = "Applications",
     operation_id = "get_install_devices_v1",
     params(("enterprise_id" = Uuid, Path), ("application_id" = Uuid, Path), ("version_id" = Uuid, Path),
-           ("search" = Option<String>, Query), ("limit" = Option<u64>, Query), ("offset" = Option<u64>, Query)),
+           ("search" = Option<String>, Query, description = "Part of the device's name, alias or group name"),
+           ("limit" = Option<u64>, Query), ("offset" = Option<u64>, Query)),
     responses((status = 200, body = Page<InstallDevices>)),
     security(("bearer" = []))
 )]

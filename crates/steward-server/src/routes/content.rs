@@ -57,6 +57,28 @@ impl ContentPath {
     }
 }
 
+/// The longest `kind` Esper's Content model accepts.
+const MAX_KIND_LEN: usize = 255;
+
+/// A content file's `kind`: the Content-Type its part was sent with, or none; one longer than
+/// Esper's clients accept is refused.
+fn content_kind(content_type: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(kind) = content_type.map(str::trim).filter(|k| !k.is_empty()) else {
+        return Ok(None);
+    };
+    if kind.chars().count() > MAX_KIND_LEN {
+        return Err(steward_core::Invalid::field(
+            "key",
+            format!(
+                "the file's Content-Type is {} characters long; at most {MAX_KIND_LEN} are accepted",
+                kind.chars().count()
+            ),
+        )
+        .into());
+    }
+    Ok(Some(kind.to_string()))
+}
+
 async fn render(state: &AppState, links: &Links, c: ContentFile) -> ApiResult<Content> {
     Ok(Content {
         id: c.id,
@@ -138,6 +160,7 @@ async fn post_content(
         files.upload_dir.as_deref(),
     )
     .await?;
+    let kind = content_kind(received.content_type.as_deref())?;
     let blob_key = format!(
         "content/{eid}/{}/{}",
         Uuid::now_v7(),
@@ -153,7 +176,7 @@ async fn post_content(
     let new = NewContent {
         name: received.file_name.clone(),
         file_key: received.file_name.clone(),
-        kind: received.content_type.clone(),
+        kind,
         hash: received.sha256.clone(),
         size_bytes: i64::try_from(received.size).unwrap_or(i64::MAX),
         blob_key: blob_key.clone(),

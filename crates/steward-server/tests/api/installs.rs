@@ -15,10 +15,12 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use steward_agent::commands::download::FileSource;
 use steward_agent::commands::linux::{LinuxExecutor, LinuxExecutorConfig};
+use steward_agent::commands::simulated::SimulatedExecutor;
 use steward_agent::commands::{CommandRunner, Journal};
 use steward_agent::link::LinkError;
 use steward_agent::platform::Platform;
 use steward_agent::platform::linux::{LinuxConfig, LinuxPlatform};
+use steward_agent::platform::simulated::SimulatedPlatform;
 use steward_agent::testing::{build_deb, dpkg_sandbox, have_dpkg};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -94,8 +96,42 @@ impl LinuxDevice {
     }
 }
 
+/// A simulated device (the simulator's platform and executor over the real agent link): its
+/// INSTALL and PUSH_CONTENT fetch the file from the server with its credential and check it;
+/// INSTALL and UNINSTALL change its app list, which it sends before the final report.
+pub(crate) struct SimDevice {
+    pub id: Uuid,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), LinkError>>,
+}
+
+impl SimDevice {
+    /// Enrols `name` (into `group`, when given) and waits until it is online.
+    pub(crate) async fn start(s: &TestServer, name: &str, group: Option<&str>) -> Self {
+        let body = match group {
+            Some(g) => json!({"group": g}),
+            None => json!({}),
+        };
+        let enrol = token(s, body).await;
+        let (id, key) = enroll_one(s, &enrol, name).await;
+        let platform: Arc<dyn Platform> = Arc::new(SimulatedPlatform::new(0));
+        let executor = SimulatedExecutor::new(id, Duration::ZERO, None)
+            .with_files(FileSource::new(s.origin.parse().unwrap(), key.clone(), None).unwrap())
+            .with_platform(platform.clone());
+        let runner = CommandRunner::new(Arc::new(executor), Journal::in_memory());
+        let (stop, task) = start_agent_with(s, &key, platform, runner);
+        online(s, id).await;
+        Self { id, stop, task }
+    }
+
+    pub(crate) async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 /// Uploads a package; its application id and version id.
-async fn upload(s: &TestServer, name: &str, bytes: Vec<u8>) -> (String, String) {
+pub(crate) async fn upload(s: &TestServer, name: &str, bytes: Vec<u8>) -> (String, String) {
     let (status, body) = upload_bytes(s, "app_file", name, bytes).await;
     assert_eq!(status, 201, "{body}");
     let app = &body["application"];
@@ -106,7 +142,13 @@ async fn upload(s: &TestServer, name: &str, bytes: Vec<u8>) -> (String, String) 
 }
 
 /// Sends a command; its request id.
-async fn send(s: &TestServer, device: Uuid, command: &str, args: Value, legacy: bool) -> String {
+pub(crate) async fn send(
+    s: &TestServer,
+    device: Uuid,
+    command: &str,
+    args: Value,
+    legacy: bool,
+) -> String {
     let eid = s.enterprise;
     let (status, request) = if legacy {
         post(
@@ -129,7 +171,7 @@ async fn send(s: &TestServer, device: Uuid, command: &str, args: Value, legacy: 
 }
 
 /// The device's row of a request once it has ended.
-async fn ended(s: &TestServer, request: &str) -> Value {
+pub(crate) async fn ended(s: &TestServer, request: &str) -> Value {
     let path = format!("/v0/enterprise/{}/command/{request}/status/", s.enterprise);
     let page = eventually(s, &path, |p| {
         p["results"][0]["state"]
@@ -141,7 +183,13 @@ async fn ended(s: &TestServer, request: &str) -> Value {
 }
 
 /// Sends a command and waits for the device's row to end.
-async fn outcome(s: &TestServer, device: Uuid, command: &str, args: Value, legacy: bool) -> Value {
+pub(crate) async fn outcome(
+    s: &TestServer,
+    device: Uuid,
+    command: &str,
+    args: Value,
+    legacy: bool,
+) -> Value {
     let request = send(s, device, command, args, legacy).await;
     ended(s, &request).await
 }
@@ -161,7 +209,7 @@ async fn installs(s: &TestServer, device: Uuid, package: &str) -> Vec<Value> {
 }
 
 /// The device's app list as (package, version name).
-async fn apps(s: &TestServer, device: Uuid) -> Vec<(String, String)> {
+pub(crate) async fn apps(s: &TestServer, device: Uuid) -> Vec<(String, String)> {
     let (_, page) = get(
         s,
         &format!(
@@ -184,7 +232,11 @@ async fn apps(s: &TestServer, device: Uuid) -> Vec<(String, String)> {
 }
 
 /// Waits until the device's app list satisfies `check`.
-async fn apps_until(s: &TestServer, device: Uuid, check: impl Fn(&[(String, String)]) -> bool) {
+pub(crate) async fn apps_until(
+    s: &TestServer,
+    device: Uuid,
+    check: impl Fn(&[(String, String)]) -> bool,
+) {
     for _ in 0..100 {
         if check(&apps(s, device).await) {
             return;
@@ -600,6 +652,200 @@ async fn devices_fetch_only_their_own_enterprises_files_with_their_credential() 
         )
         .await;
         assert_envelope(status, &body, 404);
+        s.stop().await;
+    }
+}
+
+/// Every device row of a request once all `n` of them have ended.
+async fn all_ended(s: &TestServer, request: &str, n: usize) -> Vec<Value> {
+    let path = format!("/v0/enterprise/{}/command/{request}/status/", s.enterprise);
+    let page = eventually(s, &path, |p| {
+        let rows = p["results"].as_array().unwrap();
+        rows.len() == n
+            && rows
+                .iter()
+                .all(|r| r["state"] == "Command Success" || r["state"] == "Command Failure")
+    })
+    .await;
+    page["results"].as_array().unwrap().clone()
+}
+
+/// The device ids of a request's rows, sorted.
+fn devices_of(rows: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let url = r["device"].as_str().unwrap();
+            url.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// INSTALL through a legacy group command (as espercli's `group-command install` sends it) and
+/// through a Commands V2 GROUP request, and PUSH_CONTENT to a group: every device of the group
+/// fetches and checks the uploaded file and installs it; a device outside the group gets none
+/// of them.
+#[tokio::test]
+async fn group_installs_and_content_reach_every_device_of_the_group() {
+    for s in servers_with(settings).await {
+        let eid = s.enterprise;
+        let (status, group) = post(
+            &s,
+            &format!("/enterprise/{eid}/devicegroup/"),
+            json!({"name": "tills"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{group}");
+        let gid = group["id"].as_str().unwrap().to_string();
+        let a = SimDevice::start(&s, "till-1", Some(&gid)).await;
+        let b = SimDevice::start(&s, "till-2", Some(&gid)).await;
+        let outsider = SimDevice::start(&s, "office-1", None).await;
+        let mut members = vec![a.id.to_string(), b.id.to_string()];
+        members.sort();
+        let first_apk = std::fs::read(fixture("kiosk-1.0.apk")).unwrap();
+        let second_apk = std::fs::read(fixture("kiosk-1.1.apk")).unwrap();
+        let (app, first) = upload(&s, "kiosk-1.0.apk", first_apk.clone()).await;
+        let (_, second) = upload(&s, "kiosk-1.1.apk", second_apk.clone()).await;
+
+        // The legacy group command.
+        let (status, gc) = post(
+            &s,
+            &format!("/enterprise/{eid}/devicegroup/{gid}/command/"),
+            json!({"command": "INSTALL", "command_args": {"app_version": first}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{gc}");
+        let gcid = gc["id"].as_str().unwrap().to_string();
+        let rows = all_ended(&s, &gcid, 2).await;
+        assert_eq!(devices_of(&rows), members);
+        for row in &rows {
+            assert_eq!(row["state"], "Command Success", "{row}");
+            assert_eq!(
+                row["details"]["sha256"],
+                hex::encode(Sha256::digest(&first_apk)),
+                "{row}"
+            );
+        }
+        for d in [a.id, b.id] {
+            apps_until(&s, d, |apps| {
+                apps.contains(&("com.example.kiosk".into(), "1.0".into()))
+            })
+            .await;
+            let rows = installs(&s, d, "com.example.kiosk").await;
+            assert_eq!(rows[0]["install_state"], "INSTALL_SUCCESS", "{rows:?}");
+            assert_eq!(rows[0]["application"]["version"]["app_version_id"], first);
+        }
+        let shown = eventually(
+            &s,
+            &format!("/enterprise/{eid}/devicegroup/{gid}/command/{gcid}/"),
+            |g| g["state"] == "Command Success",
+        )
+        .await;
+        let details = shown["details"].as_str().unwrap();
+        assert!(
+            details.contains("'name': 'till-1'") && details.contains("'name': 'till-2'"),
+            "{details}"
+        );
+        assert!(!details.contains("office-1"), "{details}");
+        let (_, on) = get(
+            &s,
+            &format!("/enterprise/{eid}/application/{app}/version/{first}/installdevices"),
+        )
+        .await;
+        assert_eq!(on["count"], 2, "{on}");
+
+        // Commands V2, command_type GROUP: the upgrade.
+        let (status, request) = post(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/"),
+            json!({"command_type": "GROUP", "groups": [gid], "device_type": "all",
+                   "command": "INSTALL", "command_args": {"app_version": second}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        let rows = all_ended(&s, request["id"].as_str().unwrap(), 2).await;
+        assert_eq!(devices_of(&rows), members);
+        for row in &rows {
+            assert_eq!(row["state"], "Command Success", "{row}");
+            assert_eq!(
+                row["details"]["sha256"],
+                hex::encode(Sha256::digest(&second_apk))
+            );
+        }
+        for d in [a.id, b.id] {
+            apps_until(&s, d, |apps| {
+                apps.contains(&("com.example.kiosk".into(), "1.1".into()))
+            })
+            .await;
+        }
+        let (_, on) = get(
+            &s,
+            &format!("/enterprise/{eid}/application/{app}/version/{second}/installdevices"),
+        )
+        .await;
+        assert_eq!(on["count"], 2, "{on}");
+
+        // PUSH_CONTENT to the group.
+        let text = b"Price list, spring".to_vec();
+        let (status, content) = json(
+            s.api(
+                Method::POST,
+                &format!("/v0/enterprise/{eid}/content/upload/"),
+            )
+            .multipart(Form::new().part("key", Part::bytes(text.clone()).file_name("prices.txt")))
+            .send()
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{content}");
+        let (status, request) = post(
+            &s,
+            &format!("/v0/enterprise/{eid}/command/"),
+            json!({"command_type": "GROUP", "groups": [gid], "device_type": "all",
+                   "command": "PUSH_CONTENT", "command_args": {"content_id": content["id"]}}),
+        )
+        .await;
+        assert_eq!(status, 201, "{request}");
+        let rows = all_ended(&s, request["id"].as_str().unwrap(), 2).await;
+        assert_eq!(devices_of(&rows), members);
+        for row in &rows {
+            assert_eq!(row["state"], "Command Success", "{row}");
+            assert_eq!(row["details"]["sha256"], hex::encode(Sha256::digest(&text)));
+            assert_eq!(row["details"]["size"], text.len());
+            assert_eq!(row["details"]["file_name"], "prices.txt");
+        }
+
+        // The device outside the group got none of it.
+        let (_, history) = get(
+            &s,
+            &format!(
+                "/v0/enterprise/{eid}/device/{}/command-history/",
+                outsider.id
+            ),
+        )
+        .await;
+        assert_eq!(history["count"], 0, "{history}");
+        assert!(
+            !apps(&s, outsider.id)
+                .await
+                .iter()
+                .any(|p| p.0 == "com.example.kiosk")
+        );
+        assert!(
+            installs(&s, outsider.id, "com.example.kiosk")
+                .await
+                .is_empty()
+        );
+        for d in [a, b, outsider] {
+            d.stop().await;
+        }
         s.stop().await;
     }
 }
