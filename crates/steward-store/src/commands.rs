@@ -1314,7 +1314,7 @@ pub(crate) async fn command_update_in(
 /// same states with the same reasons, and one statement per row was most of its cost.
 pub(crate) async fn command_updates_in(
     tx: &mut Tx,
-    updates: &[(DeviceIdentity, &CommandUpdate)],
+    updates: &[(DeviceIdentity, CommandUpdate)],
 ) -> Result<()> {
     let at = now();
     for chunk in updates.chunks(CHUNK) {

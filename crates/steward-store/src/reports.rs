@@ -1,10 +1,11 @@
 //! What devices report, written in batches: many reports in one transaction, because a fleet
 //! that connects at once sends thousands of small writes and the commit is what costs.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use steward_core::command_state::CommandState;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::apps::{ReportedApp, apps_in};
 use crate::commands::{CommandUpdate, command_update_in, command_updates_in};
@@ -83,12 +84,15 @@ async fn apply(tx: &mut Tx, report: &DeviceReport) -> Result<()> {
 impl Store {
     /// Applies reports in order, in one transaction: all or nothing. Command reports are
     /// gathered and written together (see [`command_updates_in`]); the gathered ones are
-    /// written before anything that reads command rows (an app list, a failure) and before a
-    /// second report on the same row, so the outcome is that of applying one by one.
+    /// written before anything that reads command rows (an app list, a failure), so the
+    /// outcome is that of applying them one by one. A later report on a row already gathered
+    /// replaces the earlier one when it moves the row further (a device's Acknowledged and
+    /// Success in one batch write Success once), and is dropped when it could not move the
+    /// row past the earlier one, as it would change nothing after it.
     pub async fn apply_reports(&self, reports: &[DeviceReport]) -> Result<()> {
         let mut tx = self.begin().await?;
-        let mut gathered: Vec<(DeviceIdentity, &CommandUpdate)> = Vec::new();
-        let mut rows = HashSet::new();
+        let mut gathered: Vec<(DeviceIdentity, CommandUpdate)> = Vec::new();
+        let mut rows: HashMap<Uuid, usize> = HashMap::new();
         for report in reports {
             let gather = match report {
                 DeviceReport::Command { device, update }
@@ -98,8 +102,23 @@ impl Store {
                 }
                 _ => None,
             };
+            if let Some((device, update)) = gather
+                && let Some(&at) = rows.get(&update.status_id)
+                && gathered[at].0 == device
+            {
+                let earlier = &mut gathered[at].1;
+                if earlier.state.can_become(update.state) {
+                    *earlier = CommandUpdate {
+                        status_id: update.status_id,
+                        state: update.state,
+                        reason: update.reason.clone().or(earlier.reason.take()),
+                        details: update.details.clone().or(earlier.details.take()),
+                    };
+                }
+                continue;
+            }
             let must_flush = match (report, gather) {
-                (_, Some((_, update))) => rows.contains(&update.status_id),
+                (_, Some((_, update))) => rows.contains_key(&update.status_id),
                 (DeviceReport::Apps { .. } | DeviceReport::Command { .. }, None) => true,
                 _ => false,
             };
@@ -110,8 +129,8 @@ impl Store {
             }
             match gather {
                 Some((device, update)) => {
-                    rows.insert(update.status_id);
-                    gathered.push((device, update));
+                    rows.insert(update.status_id, gathered.len());
+                    gathered.push((device, update.clone()));
                 }
                 None => apply(&mut tx, report).await?,
             }

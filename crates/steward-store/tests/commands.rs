@@ -676,3 +676,88 @@ async fn install_rows_follow_their_commands_to_success_failure_and_timeout() {
         assert_eq!(installs().await.len(), 3);
     }
 }
+
+#[tokio::test]
+async fn reports_on_one_row_in_one_batch_end_as_if_applied_one_by_one() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let policy = CommandPolicy::default();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let d = store.create_device(e, "d", None).await.unwrap().id;
+        let other = store.create_device(e, "other", None).await.unwrap().id;
+        let mut requests = Vec::new();
+        for _ in 0..4 {
+            requests.push(
+                store
+                    .create_command(e, command("LOCK", vec![d]), &policy)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let sent = store.claim_for_device(d, false, &policy).await.unwrap();
+        assert_eq!(sent.len(), 4);
+        let me = DeviceIdentity {
+            id: d,
+            enterprise_id: e,
+        };
+        let update =
+            |status_id, state, reason: Option<&str>, details: Option<&str>| DeviceReport::Command {
+                device: me,
+                update: CommandUpdate {
+                    status_id,
+                    state,
+                    reason: reason.map(str::to_string),
+                    details: details.map(str::to_string),
+                },
+            };
+        let spoof = DeviceReport::Command {
+            device: DeviceIdentity {
+                id: other,
+                enterprise_id: e,
+            },
+            update: CommandUpdate {
+                status_id: sent[3].status_id,
+                state: CommandState::Success,
+                reason: None,
+                details: None,
+            },
+        };
+        store
+            .apply_reports(&[
+                // Acknowledged then Success: Success, with the details of either.
+                update(
+                    sent[0].status_id,
+                    CommandState::Acknowledged,
+                    None,
+                    Some("{\"a\":1}"),
+                ),
+                update(sent[0].status_id, CommandState::Success, Some("done"), None),
+                // Success then a late In Progress: still Success.
+                update(sent[1].status_id, CommandState::Success, None, None),
+                update(
+                    sent[1].status_id,
+                    CommandState::InProgress,
+                    Some("late"),
+                    None,
+                ),
+                // In Progress then Acknowledged: In Progress.
+                update(sent[2].status_id, CommandState::InProgress, None, None),
+                update(sent[2].status_id, CommandState::Acknowledged, None, None),
+                // Another device's report on a row changes nothing, also next to the owner's.
+                update(sent[3].status_id, CommandState::Acknowledged, None, None),
+                spoof,
+            ])
+            .await
+            .unwrap();
+        let row = |i: usize| store.command_status_of(requests[i].id, d);
+        let first = row(0).await.unwrap().unwrap();
+        assert_eq!(first.state, "Command Success", "{}", db.label());
+        assert_eq!(first.reason.as_deref(), Some("done"));
+        assert_eq!(first.details.as_deref(), Some("{\"a\":1}"));
+        let second = row(1).await.unwrap().unwrap();
+        assert_eq!(second.state, "Command Success");
+        assert_eq!(second.reason, None);
+        assert_eq!(row(2).await.unwrap().unwrap().state, "Command In Progress");
+        assert_eq!(row(3).await.unwrap().unwrap().state, "Command Acknowledged");
+    }
+}
