@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 
 use settings::{GlobalArgs, ServeArgs};
 
+/// mimalloc instead of the system allocator: the server allocates many small, short-lived
+/// buffers across threads (frames, rows, JSON), where glibc's malloc spent a fifth of a
+/// fan-out's CPU time (see docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "steward",
