@@ -1,6 +1,8 @@
 //! Cached device counts for the device list. Counting every match of a large enterprise for
 //! every page was most of a list request's cost; a count is kept per enterprise and filter and
-//! dropped as soon as this node writes devices in a way that may change it. Writes through
+//! dropped as soon as this node writes devices in a way that may change it. A name filter's
+//! exact matches (listed first) are kept with its count, as fresh as it, so a page of a name
+//! filter need not look them up again. Writes through
 //! other nodes show within [`MAX_AGE`]: after [`FRESH`] one request counts again while the
 //! others still get the previous count, so nobody waits on a slow count but that one.
 
@@ -32,9 +34,27 @@ pub(crate) enum DeviceChange {
 
 type Key = (Uuid, DeviceFilter);
 
-#[derive(Clone, Copy)]
+/// What is counted for one enterprise and filter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Counted {
+    pub count: u64,
+    /// For a name filter: the ids of the exact matches in id order, when there are few
+    /// enough to keep; `None` otherwise (they are then looked up for each page).
+    pub exact_names: Option<Arc<[Uuid]>>,
+}
+
+impl Counted {
+    pub(crate) fn of(count: u64) -> Self {
+        Self {
+            count,
+            exact_names: None,
+        }
+    }
+}
+
+#[derive(Clone)]
 struct Entry {
-    count: u64,
+    counted: Counted,
     at: Instant,
     generations: (u64, u64),
 }
@@ -48,7 +68,7 @@ struct Slot {
 
 impl Slot {
     fn entry(&self) -> Option<Entry> {
-        *self.entry.lock().unwrap_or_else(|e| e.into_inner())
+        self.entry.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -96,10 +116,10 @@ impl DeviceCounts {
         enterprise_id: Uuid,
         filter: &DeviceFilter,
         count: F,
-    ) -> Result<u64>
+    ) -> Result<Counted>
     where
         F: FnOnce() -> C,
-        C: Future<Output = Result<u64>>,
+        C: Future<Output = Result<Counted>>,
     {
         // Counts over a time window change with every presence sweep: never cached.
         if filter.last_seen_after.is_some() || filter.last_seen_before.is_some() {
@@ -111,11 +131,11 @@ impl DeviceCounts {
                 .filter(|e| e.generations == generations && e.at.elapsed() < MAX_AGE)
         };
         let _counting = match usable(self.generations(filter)) {
-            Some(e) if e.at.elapsed() < FRESH => return Ok(e.count),
+            Some(e) if e.at.elapsed() < FRESH => return Ok(e.counted),
             // Old: count again unless another request already does.
             Some(e) => match slot.counting.try_lock() {
                 Ok(guard) => guard,
-                Err(_) => return Ok(e.count),
+                Err(_) => return Ok(e.counted),
             },
             // None, or dropped by a write: wait for a count that follows the write.
             None => slot.counting.lock().await,
@@ -125,16 +145,16 @@ impl DeviceCounts {
         if let Some(e) = usable(generations)
             && e.at.elapsed() < FRESH
         {
-            return Ok(e.count);
+            return Ok(e.counted);
         }
         let at = Instant::now();
-        let n = count().await?;
+        let counted = count().await?;
         *slot.entry.lock().unwrap_or_else(|e| e.into_inner()) = Some(Entry {
-            count: n,
+            counted: counted.clone(),
             at,
             generations,
         });
-        Ok(n)
+        Ok(counted)
     }
 }
 
@@ -151,25 +171,65 @@ mod tests {
             state: Some(1),
             ..DeviceFilter::default()
         };
-        assert_eq!(counts.get_or(e, &all, || async { Ok(1) }).await.unwrap(), 1);
         assert_eq!(
-            counts.get_or(e, &active, || async { Ok(1) }).await.unwrap(),
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(1)) })
+                .await
+                .unwrap()
+                .count,
+            1
+        );
+        assert_eq!(
+            counts
+                .get_or(e, &active, || async { Ok(Counted::of(1)) })
+                .await
+                .unwrap()
+                .count,
             1
         );
         // Cached.
-        assert_eq!(counts.get_or(e, &all, || async { Ok(2) }).await.unwrap(), 1);
+        assert_eq!(
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(2)) })
+                .await
+                .unwrap()
+                .count,
+            1
+        );
         // A state change leaves the unfiltered count alone.
         counts.changed(DeviceChange::Attributes);
-        assert_eq!(counts.get_or(e, &all, || async { Ok(2) }).await.unwrap(), 1);
         assert_eq!(
-            counts.get_or(e, &active, || async { Ok(2) }).await.unwrap(),
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(2)) })
+                .await
+                .unwrap()
+                .count,
+            1
+        );
+        assert_eq!(
+            counts
+                .get_or(e, &active, || async { Ok(Counted::of(2)) })
+                .await
+                .unwrap()
+                .count,
             2
         );
         // A new device changes both.
         counts.changed(DeviceChange::Membership);
-        assert_eq!(counts.get_or(e, &all, || async { Ok(3) }).await.unwrap(), 3);
         assert_eq!(
-            counts.get_or(e, &active, || async { Ok(3) }).await.unwrap(),
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(3)) })
+                .await
+                .unwrap()
+                .count,
+            3
+        );
+        assert_eq!(
+            counts
+                .get_or(e, &active, || async { Ok(Counted::of(3)) })
+                .await
+                .unwrap()
+                .count,
             3
         );
         // Time windows are never cached.
@@ -178,11 +238,19 @@ mod tests {
             ..DeviceFilter::default()
         };
         assert_eq!(
-            counts.get_or(e, &window, || async { Ok(4) }).await.unwrap(),
+            counts
+                .get_or(e, &window, || async { Ok(Counted::of(4)) })
+                .await
+                .unwrap()
+                .count,
             4
         );
         assert_eq!(
-            counts.get_or(e, &window, || async { Ok(5) }).await.unwrap(),
+            counts
+                .get_or(e, &window, || async { Ok(Counted::of(5)) })
+                .await
+                .unwrap()
+                .count,
             5
         );
     }
@@ -192,7 +260,11 @@ mod tests {
         let counts = DeviceCounts::default();
         let e = Uuid::now_v7();
         let all = DeviceFilter::default();
-        counts.get_or(e, &all, || async { Ok(1) }).await.unwrap();
+        counts
+            .get_or(e, &all, || async { Ok(Counted::of(1)) })
+            .await
+            .unwrap()
+            .count;
         let age = |by: Duration| {
             let slot = counts.slot((e, all.clone()));
             if let Some(entry) = slot.entry.lock().unwrap().as_mut() {
@@ -201,15 +273,36 @@ mod tests {
         };
         // Old, nobody else counting: this request counts.
         age(FRESH);
-        assert_eq!(counts.get_or(e, &all, || async { Ok(2) }).await.unwrap(), 2);
+        assert_eq!(
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(2)) })
+                .await
+                .unwrap()
+                .count,
+            2
+        );
         // Old while another request counts: the previous count.
         age(FRESH);
         let slot = counts.slot((e, all.clone()));
         let held = slot.counting.lock().await;
-        assert_eq!(counts.get_or(e, &all, || async { Ok(3) }).await.unwrap(), 2);
+        assert_eq!(
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(3)) })
+                .await
+                .unwrap()
+                .count,
+            2
+        );
         drop(held);
         // Too old to answer: counted again.
         age(MAX_AGE);
-        assert_eq!(counts.get_or(e, &all, || async { Ok(4) }).await.unwrap(), 4);
+        assert_eq!(
+            counts
+                .get_or(e, &all, || async { Ok(Counted::of(4)) })
+                .await
+                .unwrap()
+                .count,
+            4
+        );
     }
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::db::Tx;
-use crate::device_counts::DeviceChange;
+use crate::device_counts::{Counted, DeviceChange};
 use crate::enrollment::consume_enrollment_token;
 use crate::events::{EventKind, insert_event};
 use crate::groups::contains_pattern;
@@ -55,6 +55,10 @@ pub(crate) enum Devices {
     TokenHash,
     EnrollmentTokenId,
 }
+
+/// Most exact name matches kept with a name filter's count (a page of the filter then needs
+/// no query to find them); with more, each page looks them up.
+const KEPT_EXACT_NAMES: u64 = 1_000;
 
 const COLUMNS: [Devices; 28] = [
     Devices::Id,
@@ -363,15 +367,25 @@ impl Store {
         filter: &DeviceFilter,
         page: PageRequest,
     ) -> Result<(u64, Vec<Device>)> {
-        let total = self
+        let counted = self
             .device_counts
-            .get_or(enterprise_id, filter, || {
+            .get_or(enterprise_id, filter, || async {
                 let mut count = Query::select();
                 count.expr(Expr::col(Asterisk).count()).from(Devices::Table);
                 apply_filter(&mut count, enterprise_id, filter);
-                async move { self.count(&count).await }
+                let mut counted = Counted::of(self.count(&count).await?);
+                if let Some(name) = &filter.name {
+                    let exact = self
+                        .exact_name_matches(enterprise_id, filter, name, KEPT_EXACT_NAMES + 1)
+                        .await?;
+                    if exact.len() as u64 <= KEPT_EXACT_NAMES {
+                        counted.exact_names = Some(exact.into());
+                    }
+                }
+                Ok(counted)
             })
             .await?;
+        let total = counted.count;
         let page = PageRequest {
             limit: Ord::min(page.limit, total.saturating_sub(page.offset)),
             offset: page.offset,
@@ -381,7 +395,15 @@ impl Store {
         }
         let devices = match &filter.name {
             Some(name) => {
-                self.devices_named(enterprise_id, filter, name, page)
+                let wanted = page.offset.saturating_add(page.limit);
+                let exact = match counted.exact_names {
+                    Some(kept) => kept.to_vec(),
+                    None => {
+                        self.exact_name_matches(enterprise_id, filter, name, wanted)
+                            .await?
+                    }
+                };
+                self.devices_named(enterprise_id, filter, name, &exact, page)
                     .await?
             }
             None => {
@@ -396,18 +418,16 @@ impl Store {
         Ok((total, devices))
     }
 
-    /// A page of the name filter's matches: the exact ones first, then the partial ones, each
-    /// in id order. Ordered reads on indexes instead of sorting every match.
-    async fn devices_named(
+    /// The ids of the name filter's exact matches (name or alias), in id order, at most
+    /// `limit`: each of the two columns in id order on its own index (one query with OR leads
+    /// the planners to walk the whole enterprise).
+    async fn exact_name_matches(
         &self,
         enterprise_id: Uuid,
         filter: &DeviceFilter,
         name: &str,
-        page: PageRequest,
-    ) -> Result<Vec<Device>> {
-        // The exact matches up to the end of this page: each of the two columns in id order on
-        // its own index (one query with OR leads the planners to walk the whole enterprise).
-        let wanted = page.offset.saturating_add(page.limit);
+        limit: u64,
+    ) -> Result<Vec<Uuid>> {
         let mut exact: Vec<Uuid> = Vec::new();
         for column in [Devices::DeviceName, Devices::AliasName] {
             let mut ids = Query::select();
@@ -415,16 +435,36 @@ impl Store {
             apply_filter(&mut ids, enterprise_id, filter);
             ids.and_where(lower_eq(column, name))
                 .order_by(Devices::Id, Order::Asc)
-                .limit(wanted);
+                .limit(limit);
             let rows: Vec<(Uuid,)> = self.fetch_all(&ids).await?;
             exact.extend(rows.into_iter().map(|(id,)| id));
         }
         exact.sort_unstable();
         exact.dedup();
+        exact.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(exact)
+    }
+
+    /// A page of the name filter's matches: the exact ones first (`exact`: all of them, or at
+    /// least those up to the end of this page), then the partial ones, each in id order.
+    /// Ordered reads on indexes instead of sorting every match.
+    async fn devices_named(
+        &self,
+        enterprise_id: Uuid,
+        filter: &DeviceFilter,
+        name: &str,
+        exact: &[Uuid],
+        page: PageRequest,
+    ) -> Result<Vec<Device>> {
+        let wanted = page.offset.saturating_add(page.limit);
+        let exact = &exact[..exact
+            .len()
+            .min(usize::try_from(wanted).unwrap_or(usize::MAX))];
         // Complete when shorter than `wanted`: then the partial matches start after it.
         let exact_total = exact.len() as u64;
         let on_page: Vec<Uuid> = exact
-            .into_iter()
+            .iter()
+            .copied()
             .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
             .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
             .collect();

@@ -495,5 +495,28 @@ async fn the_list_pages_exact_names_first_and_counts_what_this_node_wrote() {
             .await
             .unwrap();
         assert_eq!(store.devices(e, &named, page()).await.unwrap().0, 6);
+        // The exact matches are kept with the count, and dropped with it: a device that
+        // becomes an exact match is among them on the very next page.
+        store
+            .update_device(e, ids[3], Some(Some("kiosk".into())), None)
+            .await
+            .unwrap();
+        let (_, first) = store
+            .devices(
+                e,
+                &named,
+                PageRequest {
+                    limit: 3,
+                    offset: 0,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            first.iter().map(|d| d.id).collect::<Vec<_>>(),
+            vec![ids[1], ids[3], ids[5]],
+            "{}",
+            db.label()
+        );
     }
 }
