@@ -263,8 +263,7 @@ mod tests {
         counts
             .get_or(e, &all, || async { Ok(Counted::of(1)) })
             .await
-            .unwrap()
-            .count;
+            .unwrap();
         let age = |by: Duration| {
             let slot = counts.slot((e, all.clone()));
             if let Some(entry) = slot.entry.lock().unwrap().as_mut() {
