@@ -640,9 +640,16 @@ async fn api_on(
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let list = format!("/api/enterprise/{enterprise}/device/?limit=20");
+    // The seeded names are sim-000000, sim-000001, … in id order: `sim-00042` matches
+    // sim-00042x among the first devices; the newest ten devices alone match the last one.
+    let newest = format!("sim-{:05}", n.saturating_sub(1) / 10);
     let cases = [
         ("no filter", list.clone()),
         ("name filter", format!("{list}&name=sim-00042")),
+        (
+            "name filter, newest devices only",
+            format!("{list}&name={newest}"),
+        ),
         ("brand filter", format!("{list}&brand=acme")),
     ];
     let d = plan.oha_duration;

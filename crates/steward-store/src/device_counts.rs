@@ -1,8 +1,8 @@
 //! Cached device counts for the device list. Counting every match of a large enterprise for
 //! every page was most of a list request's cost; a count is kept per enterprise and filter and
-//! dropped as soon as this node writes devices in a way that may change it. A name filter's
-//! exact matches (listed first) are kept with its count, as fresh as it, so a page of a name
-//! filter need not look them up again. Writes through
+//! dropped as soon as this node writes devices in a way that may change it. With a count go
+//! the ids of the matches when they are few (so a page of a rare match is read by id), or a
+//! name filter's exact matches (listed first), as fresh as the count. Writes through
 //! other nodes show within [`MAX_AGE`]: after [`FRESH`] one request counts again while the
 //! others still get the previous count, so nobody waits on a slow count but that one.
 
@@ -38,15 +38,19 @@ type Key = (Uuid, DeviceFilter);
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Counted {
     pub count: u64,
-    /// For a name filter: the ids of the exact matches in id order, when there are few
-    /// enough to keep; `None` otherwise (they are then looked up for each page).
+    /// The ids of every match in list order, when there are few enough to keep.
+    pub matches: Option<Arc<[Uuid]>>,
+    /// Otherwise, for a name filter: the ids of its exact matches in id order, when there
+    /// are few enough to keep (else they are looked up for each page).
     pub exact_names: Option<Arc<[Uuid]>>,
 }
 
 impl Counted {
+    #[cfg(test)]
     pub(crate) fn of(count: u64) -> Self {
         Self {
             count,
+            matches: None,
             exact_names: None,
         }
     }
@@ -72,11 +76,28 @@ impl Slot {
     }
 }
 
-#[derive(Default)]
+/// Most matches whose ids are kept with a filter's count (a page of the filter is then read by
+/// id); with more, pages are read in id order from the indexes, and only a name filter's
+/// exact matches are kept, if they are this few.
+pub(crate) const KEPT_MATCHES: u64 = 1_000;
+
 pub(crate) struct DeviceCounts {
     membership: AtomicU64,
     attributes: AtomicU64,
     slots: Mutex<HashMap<Key, Arc<Slot>>>,
+    /// [`KEPT_MATCHES`], lowered by tests to reach the other path with few devices.
+    pub(crate) kept_matches: AtomicU64,
+}
+
+impl Default for DeviceCounts {
+    fn default() -> Self {
+        Self {
+            membership: AtomicU64::default(),
+            attributes: AtomicU64::default(),
+            slots: Mutex::default(),
+            kept_matches: AtomicU64::new(KEPT_MATCHES),
+        }
+    }
 }
 
 impl DeviceCounts {

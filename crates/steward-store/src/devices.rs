@@ -1,5 +1,7 @@
 //! Devices: enrolment, credentials, presence, inventory, and the device list with its filters.
 
+use std::collections::HashMap;
+
 use sea_query::{Asterisk, Cond, Expr, ExprTrait, Func, Iden, Order, Query, SelectStatement};
 use steward_core::pagination::PageRequest;
 use time::OffsetDateTime;
@@ -55,10 +57,6 @@ pub(crate) enum Devices {
     TokenHash,
     EnrollmentTokenId,
 }
-
-/// Most exact name matches kept with a name filter's count (a page of the filter then needs
-/// no query to find them); with more, each page looks them up.
-const KEPT_EXACT_NAMES: u64 = 1_000;
 
 const COLUMNS: [Devices; 28] = [
     Devices::Id,
@@ -359,8 +357,10 @@ impl Store {
     }
 
     /// A page of the enterprise's devices and the number that match. The count comes from a
-    /// short-lived cache (see `device_counts`); the page never reads past the last match it
-    /// counted, so a rare match does not make the page walk the whole enterprise.
+    /// short-lived cache (see `device_counts`), and with it, when there are few matches, the
+    /// ids of all of them in list order: a page of a rare match is then read by id instead of
+    /// walking the enterprise to find it. Otherwise the page never reads past the last match
+    /// counted.
     pub async fn devices(
         &self,
         enterprise_id: Uuid,
@@ -369,20 +369,8 @@ impl Store {
     ) -> Result<(u64, Vec<Device>)> {
         let counted = self
             .device_counts
-            .get_or(enterprise_id, filter, || async {
-                let mut count = Query::select();
-                count.expr(Expr::col(Asterisk).count()).from(Devices::Table);
-                apply_filter(&mut count, enterprise_id, filter);
-                let mut counted = Counted::of(self.count(&count).await?);
-                if let Some(name) = &filter.name {
-                    let exact = self
-                        .exact_name_matches(enterprise_id, filter, name, KEPT_EXACT_NAMES + 1)
-                        .await?;
-                    if exact.len() as u64 <= KEPT_EXACT_NAMES {
-                        counted.exact_names = Some(exact.into());
-                    }
-                }
-                Ok(counted)
+            .get_or(enterprise_id, filter, || {
+                self.count_devices(enterprise_id, filter)
             })
             .await?;
         let total = counted.count;
@@ -392,6 +380,18 @@ impl Store {
         };
         if page.limit == 0 {
             return Ok((total, Vec::new()));
+        }
+        if let Some(matches) = &counted.matches {
+            let on_page: Vec<Uuid> = matches
+                .iter()
+                .copied()
+                .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+                .collect();
+            return Ok((
+                total,
+                self.devices_by_id(enterprise_id, filter, &on_page).await?,
+            ));
         }
         let devices = match &filter.name {
             Some(name) => {
@@ -416,6 +416,80 @@ impl Store {
             }
         };
         Ok((total, devices))
+    }
+
+    /// How many devices match, with the ids of all of them in list order when they are at
+    /// most `KEPT_MATCHES`, or else of a name filter's exact matches when those are.
+    async fn count_devices(&self, enterprise_id: Uuid, filter: &DeviceFilter) -> Result<Counted> {
+        let kept = self
+            .device_counts
+            .kept_matches
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let mut ids = Query::select();
+        ids.column(Devices::Id).from(Devices::Table);
+        apply_filter(&mut ids, enterprise_id, filter);
+        ids.order_by(Devices::Id, Order::Asc).limit(kept + 1);
+        let mut found: Vec<Uuid> = self
+            .fetch_all::<(Uuid,)>(&ids)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect();
+        let exact = match &filter.name {
+            Some(name) => Some(
+                self.exact_name_matches(enterprise_id, filter, name, kept + 1)
+                    .await?,
+            ),
+            None => None,
+        };
+        if found.len() as u64 <= kept {
+            // All of them: a name filter lists its exact matches first.
+            if let Some(exact) = &exact {
+                found.retain(|id| exact.binary_search(id).is_err());
+                found.splice(0..0, exact.iter().copied());
+            }
+            return Ok(Counted {
+                count: found.len() as u64,
+                matches: Some(found.into()),
+                exact_names: None,
+            });
+        }
+        let mut count = Query::select();
+        count.expr(Expr::col(Asterisk).count()).from(Devices::Table);
+        apply_filter(&mut count, enterprise_id, filter);
+        Ok(Counted {
+            count: self.count(&count).await?,
+            matches: None,
+            exact_names: exact.filter(|e| e.len() as u64 <= kept).map(Into::into),
+        })
+    }
+
+    /// The devices with these ids that still match `filter`, in the order of `ids`.
+    async fn devices_by_id(
+        &self,
+        enterprise_id: Uuid,
+        filter: &DeviceFilter,
+        ids: &[Uuid],
+    ) -> Result<Vec<Device>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = select_devices();
+        apply_filter(&mut stmt, enterprise_id, filter);
+        stmt.and_where(Expr::col(Devices::Id).is_in(ids.iter().copied()));
+        let mut devices: Vec<Device> = self.fetch_all(&stmt).await?;
+        let position: HashMap<Uuid, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        devices.sort_by_key(|d| position.get(&d.id).copied().unwrap_or(usize::MAX));
+        Ok(devices)
+    }
+
+    /// Keeps the ids of at most `n` matches with a count (tests of the list's other path).
+    #[cfg(feature = "testing")]
+    pub fn keep_device_matches(&self, n: u64) {
+        self.device_counts
+            .kept_matches
+            .store(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The ids of the name filter's exact matches (name or alias), in id order, at most

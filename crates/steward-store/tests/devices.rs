@@ -4,9 +4,9 @@
 
 use steward_core::pagination::PageRequest;
 use steward_store::apps::{AppFilter, InstallFilter, ReportedApp};
-use steward_store::devices::{DeviceFilter, Enrollment, InventoryUpdate, state};
+use steward_store::devices::{Device, DeviceFilter, Enrollment, InventoryUpdate, state};
 use steward_store::enrollment::NewEnrollmentToken;
-use steward_store::{StoreError, now, testing};
+use steward_store::{Store, StoreError, now, testing};
 use uuid::Uuid;
 
 fn page() -> PageRequest {
@@ -437,8 +437,14 @@ async fn inventory_apps_status_and_filters() {
 
 #[tokio::test]
 async fn the_list_pages_exact_names_first_and_counts_what_this_node_wrote() {
-    for db in testing::backends().await {
+    // Kept: every match's id is kept with the count (1,000), none (0), or a few (2: the
+    // exact matches only, while there are at most two).
+    for (db, kept) in testing::backends().await.into_iter().flat_map(|db| {
+        let db = std::sync::Arc::new(db);
+        [1_000, 0, 2].map(|kept| (db.clone(), kept))
+    }) {
         let store = &db.store;
+        store.keep_device_matches(kept);
         let e = store.create_enterprise("E").await.unwrap().id;
         // Partial matches of "kiosk" around two exact ones (one by alias).
         let mut ids = Vec::new();
@@ -515,8 +521,45 @@ async fn the_list_pages_exact_names_first_and_counts_what_this_node_wrote() {
         assert_eq!(
             first.iter().map(|d| d.id).collect::<Vec<_>>(),
             vec![ids[1], ids[3], ids[5]],
-            "{}",
+            "{} keeping {kept}",
             db.label()
         );
+    }
+}
+
+/// Another node's writes show within the cache's age; meanwhile a page never lists a device
+/// that no longer matches or is gone, even though the ids of the matches were kept with the
+/// count.
+#[tokio::test]
+async fn a_kept_match_changed_by_another_node_leaves_the_page() {
+    for db in testing::backends().await {
+        let store = &db.store;
+        let other_node = Store::connect(&db.url).await.unwrap();
+        let e = store.create_enterprise("E").await.unwrap().id;
+        let mut ids = Vec::new();
+        for name in ["a", "b", "c", "d"] {
+            let id = store.create_device(e, name, None).await.unwrap().id;
+            let tags = if name == "b" { "till" } else { "lobby" };
+            store
+                .update_device(e, id, None, Some(vec![tags.into()]))
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        let lobby = DeviceFilter {
+            tags: Some("lobby".into()),
+            ..Default::default()
+        };
+        let listed = |list: Vec<Device>| list.into_iter().map(|d| d.id).collect::<Vec<_>>();
+        let (n, list) = store.devices(e, &lobby, page()).await.unwrap();
+        assert_eq!((n, listed(list)), (3, vec![ids[0], ids[2], ids[3]]));
+        other_node
+            .update_device(e, ids[0], None, Some(vec!["till".into()]))
+            .await
+            .unwrap();
+        other_node.delete_device(e, ids[3]).await.unwrap();
+        let (_, list) = store.devices(e, &lobby, page()).await.unwrap();
+        assert_eq!(listed(list), vec![ids[2]], "{}", db.label());
+        other_node.close().await;
     }
 }
