@@ -52,6 +52,15 @@ impl PageRequest {
         (next < count).then_some(next)
     }
 
+    /// This page of a list held in memory.
+    pub fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let start = usize::try_from(self.offset)
+            .unwrap_or(usize::MAX)
+            .min(items.len());
+        let len = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        &items[start..start.saturating_add(len).min(items.len())]
+    }
+
     /// The offset of the previous page, if there is one (`Some(0)` for the first page).
     pub fn previous_offset(&self) -> Option<u64> {
         (self.offset > 0).then(|| self.offset.saturating_sub(self.limit))
@@ -61,6 +70,16 @@ impl PageRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_of_a_list_in_memory() {
+        let items = [1, 2, 3, 4, 5];
+        let page = |limit, offset| PageRequest { limit, offset }.slice(&items).to_vec();
+        assert_eq!(page(2, 0), [1, 2]);
+        assert_eq!(page(2, 4), [5]);
+        assert_eq!(page(20, 5), Vec::<i32>::new());
+        assert_eq!(page(u64::MAX, u64::MAX), Vec::<i32>::new());
+    }
 
     #[test]
     fn defaults_and_cap() {

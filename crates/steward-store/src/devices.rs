@@ -382,15 +382,10 @@ impl Store {
             return Ok((total, Vec::new()));
         }
         if let Some(matches) = &counted.matches {
-            let on_page: Vec<Uuid> = matches
-                .iter()
-                .copied()
-                .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-                .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-                .collect();
+            let on_page = page.slice(matches);
             return Ok((
                 total,
-                self.devices_by_id(enterprise_id, filter, &on_page).await?,
+                self.devices_by_id(enterprise_id, filter, on_page).await?,
             ));
         }
         let devices = match &filter.name {
@@ -536,21 +531,9 @@ impl Store {
             .min(usize::try_from(wanted).unwrap_or(usize::MAX))];
         // Complete when shorter than `wanted`: then the partial matches start after it.
         let exact_total = exact.len() as u64;
-        let on_page: Vec<Uuid> = exact
-            .iter()
-            .copied()
-            .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
-            .collect();
-        let mut devices: Vec<Device> = Vec::new();
-        if !on_page.is_empty() {
-            let stmt = select_devices()
-                .and_where(Expr::col(Devices::EnterpriseId).eq(enterprise_id))
-                .and_where(Expr::col(Devices::Id).is_in(on_page))
-                .order_by(Devices::Id, Order::Asc)
-                .to_owned();
-            devices = self.fetch_all(&stmt).await?;
-        }
+        let mut devices = self
+            .devices_by_id(enterprise_id, filter, page.slice(exact))
+            .await?;
         let found = devices.len() as u64;
         if found >= page.limit {
             return Ok(devices);
