@@ -391,14 +391,17 @@ impl Store {
         let devices = match &filter.name {
             Some(name) => {
                 let wanted = page.offset.saturating_add(page.limit);
-                let exact = match counted.exact_names {
-                    Some(kept) => kept.to_vec(),
+                let looked_up;
+                let exact: &[Uuid] = match &counted.exact_names {
+                    Some(kept) => kept,
                     None => {
-                        self.exact_name_matches(enterprise_id, filter, name, wanted)
-                            .await?
+                        looked_up = self
+                            .exact_name_matches(enterprise_id, filter, name, wanted)
+                            .await?;
+                        &looked_up
                     }
                 };
-                self.devices_named(enterprise_id, filter, name, &exact, page)
+                self.devices_named(enterprise_id, filter, name, exact, page)
                     .await?
             }
             None => {
